@@ -1,0 +1,88 @@
+"""The super app's configuration: `config.yml`, then the environment on top.
+
+Secrets and deployment choices come from the environment, never from committed files:
+`PLAZA_DATABASE_URL`, `PLAZA_HOST`, `PLAZA_PORT`, `PLAZA_SQLITE_SYNCHRONOUS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from plaza.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NLUSettings(_Strict):
+    pipeline: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of `plaza.nlu.model.PipelineConfig` fields."""
+    fallback_threshold: float = 0.45
+    """Below this intent confidence the bot asks a clarifying question instead of guessing."""
+    language_confidence: float = 0.8
+    """A message switches the conversation's language only when detected at least this surely."""
+    model_dir: str = ".plaza/models"
+
+
+class StorageSettings(_Strict):
+    url: str = "sqlite:///data/plaza.db"
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(5005, ge=1, le=65535)
+    max_message_chars: int = Field(4096, ge=1)
+    """Longer texts are refused with HTTP 413 (Telegram's own limit is 4096)."""
+
+
+class AppConfig(_Strict):
+    name: str = "Plaza"
+    languages: list[str] = Field(default_factory=lambda: ["en", "fr"])
+    default_language: str = "en"
+    timezone: str = "Europe/Paris"
+    bots: list[str]
+    nlu: NLUSettings = Field(default_factory=NLUSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one language")
+        return v
+
+
+_ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "PLAZA_DATABASE_URL": ("storage", "url"),
+    "PLAZA_SQLITE_SYNCHRONOUS": ("storage", "sqlite_synchronous"),
+    "PLAZA_HOST": ("server", "host"),
+    "PLAZA_PORT": ("server", "port"),
+}
+
+
+def load_config(app_dir: Path, environ: Mapping[str, str]) -> AppConfig:
+    path = app_dir / "config.yml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no config.yml in {app_dir}: run plaza from an app folder, or pass --app") from exc
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must be a mapping")
+    for env_key, (section, key) in _ENV_OVERRIDES.items():
+        if environ.get(env_key):
+            raw.setdefault(section, {})[key] = environ[env_key]
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path} is invalid:\n{exc}") from exc
