@@ -1,0 +1,91 @@
+"""Turning classifier scores into probabilities, and choosing the out-of-scope threshold.
+
+Both are fitted on *cross-validated* scores of the training set — scores of examples the
+model did not see — because scores on the training examples themselves are over-confident
+(a linear SVM separates most of its training set) and would give a useless threshold.
+
+* Temperature: the `T` minimising the negative log-likelihood of `softmax(scores / T)`.
+* Threshold: if the data has `out_of_scope` examples, the `t` maximising the mean of in-scope
+  accuracy and out-of-scope recall when every top probability below `t` is answered
+  `out_of_scope`.  Without such examples nothing tells what an unknown message scores, so `t`
+  is set to reject a small, configured share of the in-scope examples the model gets right
+  (it can never reject more in-scope messages than that, in expectation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from plaza.nlu.intent_classifier import softmax
+
+__all__ = ["choose_threshold", "fit_temperature"]
+
+F32Array = npt.NDArray[np.float32]
+I64Array = npt.NDArray[np.int64]
+
+
+def fit_temperature(scores: F32Array, gold: I64Array) -> float:
+    """Golden-section search of log T in [log 0.005, log 50] for the minimum NLL."""
+    if scores.shape[0] == 0 or scores.shape[1] < 2:
+        return 1.0
+    rows = np.arange(scores.shape[0])
+
+    def nll(log_t: float) -> float:
+        p = softmax(scores, math.exp(log_t))
+        return float(-np.log(np.maximum(p[rows, gold], 1e-12)).mean())
+
+    lo, hi = math.log(0.005), math.log(50.0)
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = nll(a), nll(b)
+    for _ in range(40):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = nll(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = nll(b)
+    return math.exp((lo + hi) / 2)
+
+
+def choose_threshold(
+    probs: F32Array, gold: I64Array, labels: Sequence[str], oos_label: str, *, max_false_rejection: float
+) -> float:
+    """The out-of-scope threshold on the top probability (see the module docstring)."""
+    if probs.shape[0] == 0:
+        return 0.0
+    top = probs.max(axis=1)
+    pred = probs.argmax(axis=1)
+    correct = pred == gold
+    oos = labels.index(oos_label) if oos_label in labels else -1
+    is_oos = gold == oos
+    if oos >= 0 and is_oos.any() and (~is_oos).any():
+        # Sweep: rejecting the k lowest-confidence examples, k = 0..n (ties rejected together).
+        order = np.argsort(top, kind="stable")
+        ts = top[order]
+        good_in = (correct & ~is_oos)[order].astype(np.int64)
+        missed_oos = (is_oos & (pred != oos))[order].astype(np.int64)
+        lost_in = np.concatenate([[0], np.cumsum(good_in)])
+        gained_oos = np.concatenate([[0], np.cumsum(missed_oos)])
+        n_in, n_oos = int((~is_oos).sum()), int(is_oos.sum())
+        found0 = int((is_oos & (pred == oos)).sum())
+        score = 0.5 * (good_in.sum() - lost_in) / n_in + 0.5 * (found0 + gained_oos) / n_oos
+        # Only cut between distinct values: k valid if k == n or ts[k] > ts[k-1] or k == 0.
+        valid = np.ones(ts.shape[0] + 1, dtype=bool)
+        valid[1:-1] = ts[1:] > ts[:-1]
+        score = np.where(valid, score, -1.0)
+        k = int(np.argmax(score))
+        if k == 0:
+            return 0.0
+        if k == ts.shape[0]:
+            return float(ts[-1]) + 1e-6
+        return float((ts[k - 1] + ts[k]) / 2)
+    if not correct.any() or max_false_rejection <= 0:
+        return 0.0
+    return float(np.quantile(top[correct], max_false_rejection))

@@ -1,0 +1,118 @@
+"""`PipelineConfig`: every knob of NLU training, with defaults; serialisable for config.yml."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from plaza.nlu.entity_tagger import CrfSettings
+from plaza.nlu.features import KeyExtractor
+
+__all__ = ["MODEL_VERSION", "ModelError", "PipelineConfig"]
+
+MODEL_VERSION = "plaza-nlu-2"
+"""Bumped whenever training or parsing changes behaviour: part of the fingerprint and the saved format."""
+
+
+class ModelError(ValueError):
+    """A model directory that cannot be loaded, or a configuration that cannot be used."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Every knob of training, with defaults tuned on SNIPS dev and Banking77 train CV (docs/nlu.md)."""
+
+    # intent features (features.py)
+    word_ngrams: int = 2
+    char_ngram_min: int = 2
+    char_ngram_max: int = 5
+    pair_window: int = 6
+    """Word pairs within this many tokens become features; 0 disables them."""
+    min_df: int = 1
+    pair_min_df: int = 2
+    word_weight: float = 1.0
+    char_weight: float = 1.0
+    pair_weight: float = 1.0
+    extra_weight: float = 0.3
+    intent_value_hints: bool = True
+    """Known entity values found in the message (`gz:<type>`) are intent features too."""
+    # intent classifier
+    intent_loss: str = "svm"
+    intent_c: float = 1.0
+    class_weight: str | None = None
+    # calibration and out-of-scope
+    calibration_folds: int = 3
+    oos_threshold: float | None = None
+    """A fixed threshold; `None` calibrates it on cross-validation inside the training data."""
+    oos_false_rejection: float = 0.002
+    """Without `out_of_scope` examples: the share of correct in-scope answers the threshold may reject."""
+    # entity tagger
+    crf_algorithm: str = "lbfgs"
+    crf_c1: float = 0.05
+    crf_c2: float = 0.01
+    crf_max_iterations: int = 60
+    crf_window: int = 3
+    crf_per_intent: bool = True
+    gazetteer: bool = True
+    n_jobs: int = 2
+    """Processes for training the per-intent CRFs of large data sets (1 = in process)."""
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> PipelineConfig:
+        """Build from a mapping (config.yml); unknown keys and wrong types raise `ModelError`."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise ModelError(f"unknown NLU pipeline option(s): {', '.join(unknown)}")
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for name, value in raw.items():
+            default = getattr(defaults, name)
+            values[name] = _coerce(name, value, default)
+        return cls(**values)
+
+    def key_extractor(self) -> KeyExtractor:
+        return KeyExtractor(
+            word_ngrams=self.word_ngrams,
+            char_min=self.char_ngram_min,
+            char_max=self.char_ngram_max,
+            pair_window=self.pair_window,
+        )
+
+    def block_weights(self) -> tuple[float, float, float, float]:
+        return (self.word_weight, self.char_weight, self.pair_weight, self.extra_weight)
+
+    def block_min_df(self) -> tuple[int, int, int, int]:
+        return (self.min_df, self.min_df, self.pair_min_df, 1)
+
+    def crf_settings(self) -> CrfSettings:
+        return CrfSettings(
+            self.crf_algorithm,
+            self.crf_c1,
+            self.crf_c2,
+            self.crf_max_iterations,
+            self.crf_window,
+            self.crf_per_intent,
+        )
+
+
+_OPTIONAL = {"oos_threshold": float, "class_weight": str}
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """Check one option's type; ints are accepted for floats (YAML writes `1` for 1.0)."""
+    expected: type = _OPTIONAL.get(name) or type(default)
+    if value is None and name in _OPTIONAL:
+        return None
+    if isinstance(value, bool) != (expected is bool):
+        raise ModelError(f"NLU pipeline option {name!r} must be {expected.__name__}, got {value!r}")
+    if expected is float and isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, expected):
+        raise ModelError(f"NLU pipeline option {name!r} must be {expected.__name__}, got {value!r}")
+    return value

@@ -1,0 +1,241 @@
+"""Training an app's NLU: one model per bot and language, plus a router, cached by fingerprint.
+
+Training data per bot and language is `intents/<bot>.<lang>.yml` plus `intents/common.<lang>.yml`;
+the router learns which bot a message is for from all bots' examples (common ones are labelled
+"concierge"). A model is retrained only when the fingerprint of its data and configuration
+changes, so changing one bot retrains that bot and the router, nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plaza.bots import CONCIERGE
+from plaza.domain import BotDomain, LookupSource
+from plaza.errors import ConfigError
+from plaza.nlu import builtin
+from plaza.nlu.language import LanguageDetector
+from plaza.nlu.lookup import LookupExtractor
+from plaza.nlu.model import IntentEntityModel, PipelineConfig, fingerprint
+from plaza.nlu.service import BotModels, NLUService
+from plaza.nlu.training_data import TrainingDataError, load_yaml
+from plaza.nlu.types import Example, TrainingData
+
+ROUTER = "_router"
+
+Progress = Callable[[str, float], None]
+"""progress(what, fraction) — `what` names the model being trained, fraction in [0, 1]."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelJob:
+    """One model to have ready: where its data comes from and where it is cached."""
+
+    name: str
+    language: str
+    data: TrainingData
+    directory: Path
+    cached: bool
+
+
+def _read_intents(path: Path) -> TrainingData:
+    try:
+        return load_yaml(path)
+    except TrainingDataError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def common_data(app_dir: Path, language: str) -> TrainingData:
+    path = app_dir / "intents" / f"common.{language}.yml"
+    return _read_intents(path) if path.exists() else TrainingData()
+
+
+def bot_data(app_dir: Path, bot: str, language: str) -> TrainingData:
+    path = app_dir / "intents" / f"{bot}.{language}.yml"
+    if not path.exists():
+        raise ConfigError(f"bot {bot!r} has no training data for {language!r}: expected {path}")
+    return _read_intents(path).merge(common_data(app_dir, language))
+
+
+def router_data(app_dir: Path, bots: Sequence[str], language: str) -> TrainingData:
+    examples: list[Example] = []
+    for bot in bots:
+        own = _read_intents(app_dir / "intents" / f"{bot}.{language}.yml")
+        examples.extend(Example(text=e.text, intent=bot) for e in own.examples)
+    examples.extend(Example(text=e.text, intent=CONCIERGE) for e in common_data(app_dir, language).examples)
+    return TrainingData(examples=examples)
+
+
+def _names(record: Mapping[str, Any], fields: Sequence[str]) -> list[str]:
+    names: list[str] = []
+    for f in fields:
+        value = record.get(f)
+        if isinstance(value, str):
+            names.append(value)
+        elif isinstance(value, list):
+            names.extend(v for v in value if isinstance(v, str))
+        elif isinstance(value, Mapping):  # per-language names or synonyms
+            for v in value.values():
+                names.extend([v] if isinstance(v, str) else [x for x in v if isinstance(x, str)])
+    return names
+
+
+def lookup_entries(app_dir: Path, source: LookupSource) -> list[tuple[str, list[str]]]:
+    """(canonical value, names) pairs from a catalog file of the app."""
+    path = app_dir / source.file
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read lookup file {path}: {exc}") from exc
+    entries: list[tuple[str, list[str]]] = []
+    if isinstance(raw, list):
+        key = source.key or "id"
+        entries.extend(
+            (record[key], _names(record, source.names))
+            for record in raw
+            if isinstance(record, Mapping) and isinstance(record.get(key), str)
+        )
+    elif isinstance(raw, Mapping):
+        for canonical, record in raw.items():
+            names = [canonical] + (
+                _names(record, [*source.names, "synonyms"]) if isinstance(record, Mapping) else []
+            )
+            entries.append((canonical, names))
+    else:
+        raise ConfigError(f"lookup file {path} must hold a JSON list or object")
+    return entries
+
+
+def catalog_entries(app_dir: Path, domain: BotDomain) -> dict[str, list[tuple[str, list[str]]]]:
+    return {entity: lookup_entries(app_dir, source) for entity, source in domain.lookups.items()}
+
+
+def plan(
+    app_dir: Path,
+    bots: Mapping[str, BotDomain],
+    languages: Sequence[str],
+    config: PipelineConfig,
+    model_dir: Path,
+) -> list[ModelJob]:
+    jobs: list[ModelJob] = []
+    for language in languages:
+        sets: list[tuple[str, TrainingData]] = [(bot, bot_data(app_dir, bot, language)) for bot in bots]
+        sets.append((CONCIERGE, common_data(app_dir, language)))
+        sets.append((ROUTER, router_data(app_dir, list(bots), language)))
+        for name, data in sets:
+            if not data.examples:
+                continue
+            directory = model_dir / name / language / fingerprint(data, config)
+            jobs.append(ModelJob(name, language, data, directory, (directory / "DONE").exists()))
+    return jobs
+
+
+def train_job(job: ModelJob, config: PipelineConfig, progress: Progress | None = None) -> IntentEntityModel:
+    """Train one model and publish it atomically (a half-written model is never loaded)."""
+    model = IntentEntityModel.train(
+        job.data,
+        config,
+        progress=(lambda stage, f: progress(f"{job.name}/{job.language}", f)) if progress else None,
+    )
+    job.directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".training-", dir=job.directory.parent))
+    try:
+        model.save(staging)
+        (staging / "DONE").write_text("ok\n", encoding="utf-8")
+        if job.directory.exists():
+            shutil.rmtree(job.directory)
+        staging.rename(job.directory)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return model
+
+
+def prune(model_dir: Path, keep: Sequence[ModelJob]) -> None:
+    """Delete cached models no current job uses (old fingerprints)."""
+    wanted = {job.directory.resolve() for job in keep}
+    for directory in model_dir.glob("*/*/*"):
+        if directory.is_dir() and directory.resolve() not in wanted and not directory.name.startswith("."):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def language_detector(
+    app_dir: Path, languages: Sequence[str], model_dir: Path | None = None
+) -> LanguageDetector | None:
+    """The detector trained on every language's training texts, cached by their fingerprint.
+
+    None for an app that speaks one language: there is nothing to tell apart.
+    """
+    if len(languages) < 2:
+        return None
+    paths = sorted((app_dir / "intents").glob("*.yml"))
+    digest = hashlib.sha256(repr(sorted(languages)).encode())
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    cached = model_dir / "_language" / f"{digest.hexdigest()[:32]}.json" if model_dir is not None else None
+    if cached is not None and cached.exists():
+        return LanguageDetector.load(cached)
+    texts: dict[str, list[str]] = {lang: [] for lang in languages}
+    for path in paths:
+        parts = path.name.split(".")
+        if len(parts) == 3 and parts[1] in texts:
+            texts[parts[1]].extend(e.text for e in _read_intents(path).examples)
+    detector = LanguageDetector.train(texts)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        for old in cached.parent.glob("*.json"):
+            old.unlink()
+        detector.save(cached)
+    return detector
+
+
+def load_nlu(
+    app_dir: Path,
+    bots: Mapping[str, BotDomain],
+    languages: Sequence[str],
+    default_language: str,
+    config: PipelineConfig,
+    model_dir: Path,
+    *,
+    progress: Progress | None = None,
+    train: bool = True,
+) -> tuple[NLUService, list[ModelJob]]:
+    """Load every model, training those whose fingerprint is not cached yet."""
+    jobs = plan(app_dir, bots, languages, config, model_dir)
+    missing = [job for job in jobs if not job.cached]
+    if missing and not train:
+        names = ", ".join(f"{j.name}/{j.language}" for j in missing)
+        raise ConfigError(f"models not trained: {names}; run `plaza train`")
+    loaded: dict[tuple[str, str], IntentEntityModel] = {}
+    for job in jobs:
+        if job.cached:
+            loaded[(job.name, job.language)] = IntentEntityModel.load(job.directory)
+        else:
+            loaded[(job.name, job.language)] = train_job(job, config, progress)
+    per_bot: dict[str, BotModels] = {}
+    dims = frozenset(builtin.DIMENSIONS)
+    for name in [*bots, CONCIERGE]:
+        domain = bots.get(name)
+        catalog = catalog_entries(app_dir, domain) if domain is not None else {}
+        per_bot[name] = BotModels(
+            models={lang: m for (n, lang), m in loaded.items() if n == name},
+            lookup=LookupExtractor(catalog) if catalog else None,
+            builtin_dims=frozenset(domain.entities) & dims if domain is not None else frozenset(),
+            catalog={entity: frozenset(value for value, _ in entries) for entity, entries in catalog.items()},
+        )
+    router = {lang: m for (n, lang), m in loaded.items() if n == ROUTER}
+    builtin.warm_up()  # compile the extractors' grammars now, not on the first user's message
+    service = NLUService(
+        detector=language_detector(app_dir, languages, model_dir),
+        router=router,
+        bots=per_bot,
+        default_language=default_language,
+    )
+    return service, jobs

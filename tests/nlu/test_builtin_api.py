@@ -1,0 +1,99 @@
+"""`plaza.nlu.builtin.extract`: the API contract shared by every dimension."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from plaza.nlu import builtin
+from plaza.nlu.builtin import DIMENSIONS, extract
+
+NOW = datetime(2026, 11, 21, 15, 0, tzinfo=ZoneInfo("Europe/Paris"))
+
+MESSAGES = [
+    ("en", "a table for 4 tomorrow at 8pm please, my number is +33 6 12 34 56 78"),
+    ("en", "Can we do 7:30 instead? It's $20 each, mail me at Bob@Example.com"),
+    ("fr", "Bonjour, je voudrais réserver pour quatre personnes demain soir vers 20h"),
+    ("fr", "C'est quinze euros cinquante, le premier plat, dans 2 heures, pendant 1h30"),
+    ("xx", "ce soir à 19h30 pour 2, tonight at 9"),
+]
+
+
+def test_all_dimensions_together() -> None:
+    found = [(e.entity, e.text, e.value) for e in extract("demain soir vers 20h pour 4", "fr", NOW)]
+    assert found == [
+        ("time", "demain soir vers 20h", "2026-11-22T20:00:00+01:00"),
+        ("people", "pour 4", 4),
+        ("number", "4", 4),
+    ]
+
+
+@pytest.mark.parametrize(("lang", "text"), MESSAGES)
+def test_offsets_text_and_order(lang: str, text: str) -> None:
+    found = extract(text, lang, NOW)
+    assert found, text
+    for entity in found:
+        assert entity.text == text[entity.start : entity.end]
+        assert entity.extractor == "builtin"
+        assert entity.entity in DIMENSIONS
+        json.dumps(entity.to_rasa())  # values are JSON-ready
+    assert [(e.start, -e.end) for e in found] == sorted((e.start, -e.end) for e in found)
+    for dim in DIMENSIONS:  # within one dimension, spans never overlap
+        spans = sorted((e.start, e.end) for e in found if e.entity == dim)
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_dims_restricts_the_dimensions() -> None:
+    text = "a table for 4 tomorrow at 8pm"
+    assert {e.entity for e in extract(text, "en", NOW, dims=("people",))} == {"people"}
+    assert {e.entity for e in extract(text, "en", NOW)} == {"people", "number", "time"}
+    assert extract(text, "en", NOW, dims=()) == []
+
+
+def test_unknown_dimension_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown dimension"):
+        extract("4", "en", NOW, dims=("colour",))
+
+
+def test_naive_now_is_an_error() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        extract("tomorrow", "en", datetime(2026, 11, 21, 15, 0))  # noqa: DTZ001 - the point of the test
+
+
+def test_regional_language_codes() -> None:
+    [entity] = extract("3/12", "fr-FR", NOW, dims=("time",))
+    assert entity.value == "2026-12-03T00:00:00+01:00"
+    [entity] = extract("3/12", "en_US", NOW, dims=("time",))
+    assert entity.value == "2027-03-12T00:00:00+01:00"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", ""),
+        ("en", "I want italian food"),
+        ("en", "hi"),
+        ("en", "ok thanks"),
+        ("fr", "bonjour"),
+        ("fr", "vous avez une terrasse ?"),
+        ("fr", "je préfère la cuisine italienne"),
+        ("en", "what's on the menu?"),
+    ],
+)
+def test_ordinary_sentences_have_no_entities(lang: str, text: str) -> None:
+    assert extract(text, lang, NOW) == []
+
+
+def test_results_do_not_depend_on_previous_calls() -> None:
+    text = "vendredi prochain à 19h pour 2"
+    first = extract(text, "fr", NOW)
+    extract("tomorrow at 8pm for 4", "en", NOW)
+    assert extract(text, "fr", NOW) == first
+
+
+def test_warm_up() -> None:
+    builtin.warm_up()
+    assert extract("at 8pm", "en", NOW)[0].value == "2026-11-21T20:00:00+01:00"

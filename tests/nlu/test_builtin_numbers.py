@@ -1,0 +1,113 @@
+"""`number` and `ordinal`: digits with EN/FR separators, numbers in words, ordinals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from plaza.nlu.builtin import extract
+
+NOW = datetime(2026, 11, 21, 15, 0, tzinfo=ZoneInfo("Europe/Paris"))
+
+
+def found(text: str, lang: str, dim: str = "number") -> list[tuple[str, int | float, int]]:
+    return [(e.text, e.value, e.start) for e in extract(text, lang, NOW, dims=(dim,))]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("4", "en", [("4", 4, 0)]),
+        ("we want 12", "en", [("12", 12, 8)]),
+        ("12,5", "fr", [("12,5", 12.5, 0)]),
+        ("12.5", "en", [("12.5", 12.5, 0)]),
+        ("12.5", "fr", [("12.5", 12.5, 0)]),
+        ("1 000", "fr", [("1 000", 1000, 0)]),
+        ("1\u202f000", "fr", [("1\u202f000", 1000, 0)]),  # narrow no-break space
+        ("1,000", "en", [("1,000", 1000, 0)]),
+        ("1,000", "fr", [("1,000", 1.0, 0)]),  # French decimal comma
+        ("1.000", "fr", [("1.000", 1000, 0)]),  # French thousands dot
+        ("1,000", "xx", [("1,000", 1000, 0)]),
+        ("1,234.56", "en", [("1,234.56", 1234.56, 0)]),
+        ("1.234,56", "fr", [("1.234,56", 1234.56, 0)]),
+        ("2, 3 or 4", "en", [("2", 2, 0), ("3", 3, 3), ("4", 4, 8)]),
+        ("four", "en", [("four", 4, 0)]),
+        ("twenty-two", "en", [("twenty-two", 22, 0)]),
+        ("twenty two", "en", [("twenty two", 22, 0)]),
+        ("a hundred and five", "en", [("a hundred and five", 105, 0)]),
+        ("a dozen eggs", "en", [("a dozen", 12, 0)]),
+        ("two thousand and twenty six", "en", [("two thousand and twenty six", 2026, 0)]),
+        ("fifteen hundred", "en", [("fifteen hundred", 1500, 0)]),
+        ("one pizza", "en", [("one", 1, 0)]),
+        ("two three", "en", [("two", 2, 0), ("three", 3, 4)]),
+        ("quatre", "fr", [("quatre", 4, 0)]),
+        ("vingt-deux", "fr", [("vingt-deux", 22, 0)]),
+        ("soixante-dix", "fr", [("soixante-dix", 70, 0)]),
+        ("soixante et onze", "fr", [("soixante et onze", 71, 0)]),
+        ("quatre-vingts", "fr", [("quatre-vingts", 80, 0)]),
+        ("quatre-vingt-dix-neuf", "fr", [("quatre-vingt-dix-neuf", 99, 0)]),
+        ("dix-sept", "fr", [("dix-sept", 17, 0)]),
+        ("vingt et un", "fr", [("vingt et un", 21, 0)]),
+        ("cent cinq", "fr", [("cent cinq", 105, 0)]),
+        ("deux cents", "fr", [("deux cents", 200, 0)]),
+        ("mille deux cent trente", "fr", [("mille deux cent trente", 1230, 0)]),
+        ("une douzaine d'huîtres", "fr", [("une douzaine", 12, 0)]),
+        ("Quatre-Vingt-Dix", "fr", [("Quatre-Vingt-Dix", 90, 0)]),
+        ("vingt et un", "xx", [("vingt et un", 21, 0)]),
+    ],
+)
+def test_numbers(text: str, lang: str, expected: list[tuple[str, int | float, int]]) -> None:
+    assert found(text, lang) == expected
+
+
+def test_integer_and_float_types() -> None:
+    [(_, whole, _)] = found("12", "en")
+    [(_, decimal, _)] = found("12.0", "en")
+    assert isinstance(whole, int)
+    assert isinstance(decimal, float)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("I want italian food", "en"),
+        ("une table", "fr"),  # "une" alone is an article
+        ("un café", "fr"),
+        ("this one", "en"),
+        ("the one on the left", "en"),
+        ("a table", "en"),
+        ("2026-12-03", "en"),  # a date, not three numbers
+        ("3/12", "fr"),
+        ("20h30", "fr"),  # a time
+        ("8pm", "en"),
+        ("l'un ou l'autre", "fr"),
+    ],
+)
+def test_not_numbers(text: str, lang: str) -> None:
+    assert found(text, lang) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("the first one", "en", [("first", 1, 4)]),
+        ("2nd floor", "en", [("2nd", 2, 0)]),
+        ("the 23rd", "en", [("23rd", 23, 4)]),
+        ("twenty-first", "en", [("twenty-first", 21, 0)]),
+        ("le premier", "fr", [("premier", 1, 3)]),
+        ("la première", "fr", [("première", 1, 3)]),
+        ("le deuxième", "fr", [("deuxième", 2, 3)]),
+        ("le 2e", "fr", [("2e", 2, 3)]),
+        ("1er étage", "fr", [("1er", 1, 0)]),
+        ("vingt-troisième", "fr", [("vingt-troisième", 23, 0)]),
+    ],
+)
+def test_ordinals(text: str, lang: str, expected: list[tuple[str, int, int]]) -> None:
+    assert found(text, lang, "ordinal") == expected
+
+
+def test_a_second_is_not_an_ordinal() -> None:
+    assert found("wait a second", "en", "ordinal") == []
+    assert found("the second one", "en", "ordinal") == [("second", 2, 4)]

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from plaza.cli import main
+from plaza.nlu.types import Example
+from tests.nlu.model_data import restaurant_taxi_data
+
+KEYS = {
+    "intent_accuracy",
+    "intent_macro_f1",
+    "entity_f1",
+    "in_scope_accuracy",
+    "oos_recall",
+    "train_seconds",
+    "parse_ms_p50",
+    "parse_ms_p99",
+    "peak_rss_mb",
+}
+
+
+def _write(path: Path, examples: list[Example]) -> Path:
+    rows = [
+        {
+            "text": e.text,
+            "intent": e.intent,
+            "entities": [
+                {"start": s.start, "end": s.end, "entity": s.entity, "value": s.value} for s in e.entities
+            ],
+        }
+        for e in examples
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    examples = restaurant_taxi_data().examples
+    test = examples[::4]
+    train = [e for i, e in enumerate(examples) if i % 4]
+    return _write(tmp_path / "train.jsonl", train), _write(tmp_path / "test.jsonl", test)
+
+
+def _last_json(out: str) -> dict[str, object]:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_eval_prints_json_last(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    train, test = files
+    assert main(["nlu", "eval", "--train", str(train), "--test", str(test)]) == 0
+    result = _last_json(capsys.readouterr().out)
+    assert set(result) >= KEYS
+    assert 0.5 <= result["intent_accuracy"] <= 1.0  # type: ignore[operator]
+    assert isinstance(result["entity_f1"], float)
+    assert isinstance(result["oos_recall"], float)  # the test split holds out-of-scope examples
+    assert isinstance(result["in_scope_accuracy"], float)
+    assert result["parse_ms_p50"] <= result["parse_ms_p99"]  # type: ignore[operator]
+
+
+def test_eval_without_entities_or_oos(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    examples = [Example(e.text, e.intent) for e in restaurant_taxi_data(with_oos=False).examples]
+    train = _write(tmp_path / "train.jsonl", examples)
+    test = _write(tmp_path / "test.jsonl", examples[::3])
+    assert main(["nlu", "eval", "--train", str(train), "--test", str(test)]) == 0
+    result = _last_json(capsys.readouterr().out)
+    assert result["entity_f1"] is None
+    assert result["oos_recall"] is None
+    assert result["in_scope_accuracy"] is None
+    assert result["n_intents"] == 5
+
+
+def test_eval_report(files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    train, test = files
+    report = tmp_path / "report"
+    assert main(["nlu", "eval", "--train", str(train), "--test", str(test), "--report", str(report)]) == 0
+    capsys.readouterr()
+    md = (report / "report.md").read_text(encoding="utf-8")
+    assert "| book_table |" in md
+    assert "## Entities" in md
+    from PIL import Image
+
+    with Image.open(report / "confusion.png") as img:
+        assert img.size[0] > 200
+        assert img.size[1] > 200
+    for line in (report / "errors.jsonl").read_text(encoding="utf-8").splitlines():
+        assert {"text", "gold_intent", "intent"} <= set(json.loads(line))
+
+
+def test_bad_path_exits_2(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, _ = files
+    assert main(["nlu", "eval", "--train", str(train), "--test", str(tmp_path / "nope.jsonl")]) == 2
+    captured = capsys.readouterr()
+    assert "nope.jsonl" in captured.err
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+
+
+def test_malformed_line_exits_2(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, test = files
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "hi", "intent": "greet"}\n{"text": "oops"\n', encoding="utf-8")
+    assert main(["nlu", "eval", "--train", str(bad), "--test", str(test)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.jsonl:2" in err
+    assert "Traceback" not in err
+
+
+def test_empty_file_exits_2(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, _ = files
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    assert main(["nlu", "eval", "--train", str(train), "--test", str(empty)]) == 2
+    assert "no examples" in capsys.readouterr().err
+
+
+def test_confusion_png_with_77_classes_stays_legible(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from plaza.nlu.evaluate import EvalResult, Prediction
+    from plaza.nlu.report import draw_confusion
+
+    labels = [f"intent_number_{i:02d}_with_a_long_name" for i in range(77)]
+    preds = [
+        Prediction(
+            f"text {i}",
+            labels[i % 77],
+            labels[(i * 7) % 77] if i % 5 == 0 else labels[i % 77],
+            0.9,
+            labels[i % 77],
+            frozenset(),
+            frozenset(),
+            0.1,
+        )
+        for i in range(400)
+    ]
+    result = EvalResult({}, preds, [], {}, labels)
+    draw_confusion(result, tmp_path / "c.png")
+    with Image.open(tmp_path / "c.png") as img:
+        width, height = img.size
+    assert width >= 77 * 14  # at least 14 px per cell
+    assert height >= 77 * 14

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.sparse import csr_matrix
+
+from plaza.nlu.calibration import choose_threshold, fit_temperature
+from plaza.nlu.features import (
+    BLOCK_CHAR,
+    BLOCK_EXTRA,
+    BLOCK_PAIR,
+    BLOCK_WORD,
+    HashedTfidf,
+    KeyExtractor,
+    MessageVectorizer,
+    hash_key,
+)
+from plaza.nlu.intent_classifier import softmax, train_linear
+from plaza.nlu.tokenizer import tokenize
+
+
+def test_hash_key_is_stable() -> None:
+    # Fixed value: a model saved by one process must be read by another (Python's hash() is salted).
+    assert hash_key("wbook") == hash_key("wbook")
+    assert hash_key("wbook") != hash_key("wbooks")
+    assert hash_key("wbook") == 0xE4CAA56771B7EF
+
+
+def test_extractor_blocks_and_cache() -> None:
+    ex = KeyExtractor(word_ngrams=2, char_min=2, char_max=3, pair_window=5)
+    doc = ex.extract(tokenize("Book book, table"), ["rx:ref"])
+    blocks = doc.blocks.tolist()
+    # char n-grams: " book " twice (5 bigrams + 4 trigrams), " , " (2 + 1), " table " (6 + 5)
+    assert blocks.count(BLOCK_CHAR) == 18 + 3 + 11
+    assert blocks.count(BLOCK_WORD) == 4 + 3  # 4 unigrams, 3 bigrams
+    assert blocks.count(BLOCK_PAIR) == 3  # pairs of the 3 words, the comma is not a word
+    assert blocks.count(BLOCK_EXTRA) == 1
+    assert doc.keys[:9].tolist() == doc.keys[9:18].tolist()  # same normalised word, same keys
+    assert len(doc.keys) == len(doc.blocks)
+    again = ex.extract(tokenize("table book BOOK"))
+    pairs = set(doc.keys[doc.blocks == BLOCK_PAIR].tolist())
+    assert pairs == set(again.keys[again.blocks == BLOCK_PAIR].tolist())  # pairs ignore order
+
+
+def test_tfidf_vectors_are_block_normalised_and_ignore_unknown_keys() -> None:
+    ex = KeyExtractor(word_ngrams=1, char_min=2, char_max=3)
+    docs = [ex.extract(tokenize(t)) for t in ["book a table", "order a taxi", "book a taxi"]]
+    tfidf = HashedTfidf.fit(docs, min_df=(1, 1, 1, 1), block_weights=(1.0, 1.0, 1.0, 1.0))
+    cols, vals = tfidf.transform_one(ex.extract(tokenize("book zzzz")))
+    assert np.all(np.diff(cols) > 0)
+    blocks = tfidf.blocks[cols]
+    for b in (BLOCK_WORD, BLOCK_CHAR):
+        assert np.isclose(np.sum(vals[blocks == b] ** 2), 1.0, atol=1e-5)
+    empty_cols, empty_vals = tfidf.transform_one(ex.extract(tokenize("zzzz")))
+    assert empty_cols.shape == (0,) or np.all(tfidf.blocks[empty_cols] == BLOCK_CHAR)
+
+
+@pytest.mark.parametrize("loss", ["svm", "logreg"])
+def test_train_linear_multiclass_and_binary(loss: str) -> None:
+    x = csr_matrix(
+        np.array(
+            [[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0.8, 0.2], [0, 0, 1], [0.1, 0, 0.9]], dtype=np.float32
+        )
+    )
+    model = train_linear(
+        x, ["a", "a", "b", "b", "c", "c"], ["a", "b", "c"], loss=loss, c=10.0, class_weight=None, seed=0
+    )
+    scores = model.scores(np.array([1]), np.array([1.0], dtype=np.float32))
+    assert model.labels[int(np.argmax(scores))] == "b"
+    binary = train_linear(
+        x[:4], ["a", "a", "b", "b"], ["a", "b"], loss=loss, c=10.0, class_weight=None, seed=0
+    )
+    s = binary.scores(np.array([0]), np.array([1.0], dtype=np.float32))
+    assert s[0] > s[1]
+
+
+def test_softmax_and_temperature() -> None:
+    p = softmax(np.array([[2.0, 1.0, 0.0]], dtype=np.float32), 1.0)
+    assert np.isclose(p.sum(), 1.0)
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 3, 500)
+    scores = rng.normal(size=(500, 3)).astype(np.float32)
+    scores[np.arange(500), gold] += 1.0
+    t_sharp = fit_temperature(scores * 10, gold)
+    t_plain = fit_temperature(scores, gold)
+    assert t_sharp == pytest.approx(10 * t_plain, rel=0.05)
+
+
+def test_threshold_with_oos_examples_separates() -> None:
+    labels = ["a", "b", "out_of_scope"]
+    # in-scope answered confidently, out-of-scope predicted 'a' with low confidence
+    probs = np.array([[0.9, 0.05, 0.05]] * 10 + [[0.45, 0.3, 0.25]] * 10, dtype=np.float32)
+    gold = np.array([0] * 10 + [2] * 10)
+    t = choose_threshold(probs, gold, labels, "out_of_scope", max_false_rejection=0.01)
+    assert 0.45 < t <= 0.9
+
+
+def test_threshold_without_oos_examples_rejects_a_small_share() -> None:
+    rng = np.random.default_rng(1)
+    top = rng.uniform(0.3, 1.0, 1000)
+    probs = np.stack([top, 1 - top], axis=1).astype(np.float32)
+    gold = np.zeros(1000, dtype=np.int64)  # right when top > 0.5
+    t = choose_threshold(probs, gold, ["a", "b"], "out_of_scope", max_false_rejection=0.02)
+    correct = top > 0.5
+    assert np.mean(top[correct] < t) == pytest.approx(0.02, abs=0.005)
+
+
+def test_cached_vectorizer_matches_the_training_path() -> None:
+    ex = KeyExtractor(word_ngrams=2, char_min=2, char_max=5, pair_window=20)
+    texts = ["book a table for two", "order a taxi to the airport", "book a taxi", "table table table"]
+    docs = [ex.extract(tokenize(t), ["x"] if "taxi" in t else []) for t in texts]
+    tfidf = HashedTfidf.fit(docs, min_df=(1, 1, 1, 1), block_weights=(1.0, 0.8, 0.5, 0.3))
+    vec = MessageVectorizer(KeyExtractor(word_ngrams=2, char_min=2, char_max=5, pair_window=20), tfidf)
+    for t in [*texts, "a taxi for the table, unknown words", ""]:
+        extras = ["x"] if "taxi" in t else []
+        want_cols, want_vals = tfidf.transform_one(ex.extract(tokenize(t), extras))
+        for _ in range(2):  # second time from the cache
+            cols, vals = vec.vector(tokenize(t), extras)
+            assert cols.tolist() == want_cols.tolist()
+            assert np.allclose(vals, want_vals)
+    indptr, indices, data = tfidf.transform_many(docs)
+    for i, doc in enumerate(docs):
+        cols, vals = tfidf.transform_one(doc)
+        assert indices[indptr[i] : indptr[i + 1]].tolist() == cols.tolist()
+        assert np.allclose(data[indptr[i] : indptr[i + 1]], vals)

@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from plaza.nlu.model import IntentEntityModel, ModelError, PipelineConfig, fingerprint
+from plaza.nlu.types import OUT_OF_SCOPE, EntitySpan, Example, RegexFeature, TrainingData
+from tests.nlu.model_data import restaurant_taxi_data, router_data
+
+FAST = PipelineConfig(crf_max_iterations=40)
+
+
+@pytest.fixture(scope="module")
+def model() -> IntentEntityModel:
+    return IntentEntityModel.train(restaurant_taxi_data(), FAST)
+
+
+def test_intents_and_entity_types(model: IntentEntityModel) -> None:
+    assert set(model.intents) == {"book_table", "order_taxi", "greet", "goodbye", "ask_menu", OUT_OF_SCOPE}
+    assert model.entity_types == ("cuisine", "location")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("book a table at a thai restaurant", "book_table"),
+        ("hello there", "greet"),
+        ("bye bye", "goodbye"),
+        ("can i see the menu please", "ask_menu"),
+        ("i need a taxi from opera to bastille", "order_taxi"),
+    ],
+)
+def test_parse_intent(model: IntentEntityModel, text: str, intent: str) -> None:
+    out = model.parse(text)
+    assert out.intent.name == intent
+    assert out.intent_ranking[0] == out.intent
+
+
+def test_ranking_is_a_sorted_distribution(model: IntentEntityModel) -> None:
+    out = model.parse("reserve a french restaurant")
+    confidences = [s.confidence for s in out.intent_ranking]
+    assert confidences == sorted(confidences, reverse=True)
+    assert math.isclose(sum(confidences), 1.0, abs_tol=1e-3)
+    assert {s.name for s in out.intent_ranking} == set(model.intents)
+
+
+def test_entity_offsets_and_value(model: IntentEntityModel) -> None:
+    text = "Find me a Japanese place for dinner"
+    out = model.parse(text)
+    [cuisine] = [e for e in out.entities if e.entity == "cuisine"]
+    assert text[cuisine.start : cuisine.end] == "Japanese" == cuisine.text
+    assert cuisine.value == "Japanese"
+    assert cuisine.extractor == "crf"
+    assert 0.0 < cuisine.confidence <= 1.0
+
+
+def test_synonym_maps_to_canonical_value(model: IntentEntityModel) -> None:
+    out = model.parse("book a table at a Veggie restaurant")
+    [cuisine] = [e for e in out.entities if e.entity == "cuisine"]
+    assert cuisine.text == "Veggie"
+    assert cuisine.value == "vegetarian"
+
+
+def test_roles(model: IntentEntityModel) -> None:
+    text = "taxi from gare du nord to montmartre please"
+    out = model.parse(text)
+    assert out.intent.name == "order_taxi"
+    got = {(e.text, e.role) for e in out.entities if e.entity == "location"}
+    assert got == {("gare du nord", "origin"), ("montmartre", "destination")}
+
+
+def test_learned_out_of_scope(model: IntentEntityModel) -> None:
+    out = model.parse("what is the capital of peru")
+    assert out.intent.name == OUT_OF_SCOPE
+    assert out.entities == ()
+
+
+def test_threshold_rejection_keeps_real_ranking() -> None:
+    data = restaurant_taxi_data(with_oos=False)
+    model = IntentEntityModel.train(data, replace(FAST, oos_threshold=1.01))
+    out = model.parse("hello there")
+    assert out.below_threshold
+    assert out.intent.name == OUT_OF_SCOPE
+    assert out.intent_ranking[1].name == "greet"
+    assert math.isclose(out.intent.confidence, 1 - out.intent_ranking[1].confidence, abs_tol=1e-6)
+    assert math.isclose(sum(s.confidence for s in out.intent_ranking[1:]), 1.0, abs_tol=1e-3)
+
+
+def test_calibrated_threshold_without_oos_examples_is_a_probability() -> None:
+    model = IntentEntityModel.train(restaurant_taxi_data(with_oos=False), FAST)
+    assert 0.0 <= model.threshold < 1.0
+    assert OUT_OF_SCOPE not in model.intents
+    assert model.parse("hello there").intent.name == "greet"
+
+
+def test_save_load_round_trip(model: IntentEntityModel, tmp_path: Path) -> None:
+    model.save(tmp_path / "m")
+    loaded = IntentEntityModel.load(tmp_path / "m")
+    assert loaded.intents == model.intents
+    assert loaded.entity_types == model.entity_types
+    for text in [
+        "book a table at a Veggie restaurant",
+        "taxi from opera to the airport",
+        "hello",
+        "tell me a joke",
+        "",
+        "REF-1234 ???",
+    ]:
+        assert loaded.parse(text) == model.parse(text)
+    names = {p.name for p in (tmp_path / "m").iterdir()}
+    assert "model.json" in names
+    assert not any(n.endswith((".pkl", ".pickle")) for n in names)
+
+
+def test_load_errors(tmp_path: Path, model: IntentEntityModel) -> None:
+    with pytest.raises(ModelError):
+        IntentEntityModel.load(tmp_path / "missing")
+    model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    meta["format"] = "plaza-nlu-0"
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="retrain"):
+        IntentEntityModel.load(tmp_path / "m")
+
+
+def test_router_without_entities() -> None:
+    router = IntentEntityModel.train(router_data(), FAST)
+    assert router.entity_types == ()
+    assert router.tagger is None
+    out = router.parse("i need a cab to the station")
+    assert out.intent.name == "taxi"
+    assert out.entities == ()
+    assert router.parse("two tickets for a movie tonight").intent.name == "cinema"
+
+
+def test_regex_entity_extractor() -> None:
+    data = restaurant_taxi_data()
+    for n in range(8):
+        text = f"cancel booking REF-{1000 + 37 * n}"
+        data.examples.append(Example(text, "cancel", (EntitySpan(15, 23, "booking_ref", text[15:23]),)))
+    data.regexes.append(RegexFeature("booking_ref", (r"\bREF-\d{4}\b",)))
+    model = IntentEntityModel.train(data, FAST)
+    out = model.parse("please cancel REF-9876 now")
+    assert out.intent.name == "cancel"
+    assert [(e.entity, e.value, e.start, e.end) for e in out.entities] == [
+        ("booking_ref", "REF-9876", 14, 22)
+    ]
+
+
+def test_single_intent_and_empty_text() -> None:
+    model = IntentEntityModel.train(
+        TrainingData(examples=[Example("hello", "greet"), Example("hi", "greet")])
+    )
+    out = model.parse("")
+    assert out.intent.name == "greet"
+    assert out.intent.confidence == pytest.approx(1.0)
+    assert out.entities == ()
+
+
+def test_no_examples_is_an_error() -> None:
+    with pytest.raises(ModelError, match="no training examples"):
+        IntentEntityModel.train(TrainingData())
+
+
+def test_progress_reports_stages() -> None:
+    seen: list[tuple[str, float]] = []
+    IntentEntityModel.train(restaurant_taxi_data(), FAST, progress=lambda s, f: seen.append((s, f)))
+    stages = [s for s, _ in seen]
+    assert {"features", "calibration", "intents", "entities"} <= set(stages)
+    assert all(0.0 <= f <= 1.0 for _, f in seen)
+    assert seen[-1][1] == 1.0
+
+
+def test_fingerprint_is_stable_and_sensitive() -> None:
+    data = restaurant_taxi_data()
+    assert fingerprint(data, FAST) == fingerprint(
+        restaurant_taxi_data(), PipelineConfig(crf_max_iterations=40)
+    )
+    assert fingerprint(data, FAST) != fingerprint(data, PipelineConfig())
+    other = restaurant_taxi_data()
+    other.examples.append(Example("one more", "greet"))
+    assert fingerprint(other, FAST) != fingerprint(data, FAST)
+
+
+def test_config_round_trip_and_validation() -> None:
+    cfg = PipelineConfig(intent_c=2, oos_threshold=0.3)
+    assert PipelineConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    assert hash(cfg) == hash(PipelineConfig.from_dict(cfg.to_dict()))
+    assert PipelineConfig.from_dict({"intent_c": 1}).intent_c == 1.0
+    with pytest.raises(ModelError, match="unknown"):
+        PipelineConfig.from_dict({"no_such_knob": 1})
+    with pytest.raises(ModelError, match="crf_per_intent"):
+        PipelineConfig.from_dict({"crf_per_intent": "yes"})
+    with pytest.raises(ModelError, match="word_ngrams"):
+        PipelineConfig.from_dict({"word_ngrams": True})
+
+
+def test_parsing_does_not_import_sklearn_or_scipy(model: IntentEntityModel, tmp_path: Path) -> None:
+    model.save(tmp_path / "m")
+    code = (
+        "import sys; from pathlib import Path; from plaza.nlu.model import IntentEntityModel;"
+        f"m = IntentEntityModel.load(Path({str(tmp_path / 'm')!r})); m.parse('book a thai table');"
+        "bad = [k for k in sys.modules if k.split('.')[0] in ('sklearn', 'scipy')]; print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_rare_intents_do_not_flatten_the_calibration() -> None:
+    data = restaurant_taxi_data()
+    data.examples += [
+        Example("call the manager", "ask_manager"),
+        Example("speak to a manager", "ask_manager"),
+    ]
+    model = IntentEntityModel.train(data, FAST)
+    assert model.temperature < 10
+    assert model.parse("book a table at a thai restaurant").intent.confidence > 0.5
+
+
+def test_shared_crf_mode() -> None:
+    model = IntentEntityModel.train(restaurant_taxi_data(), replace(FAST, crf_per_intent=False))
+    assert model.tagger is not None
+    assert set(model.tagger.models) == {"*"}
+    out = model.parse("find me a greek place for dinner")
+    assert [(e.entity, e.text) for e in out.entities] == [("cuisine", "greek")]
