@@ -1,0 +1,71 @@
+"""Slot mappings: which slot values a user message sets, before any action runs.
+
+This is Rasa's `action_extract_slots`. Custom mappings are left to the bot's validation actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from plaza.dialogue.events import SlotSet
+from plaza.dialogue.state import BotState
+from plaza.domain import BotDomain, SlotMapping
+
+
+def _conditions_hold(mapping: SlotMapping, state: BotState) -> bool:
+    if not mapping.conditions:
+        return True
+    for cond in mapping.conditions:
+        if cond.active_loop is not None and cond.active_loop != state.active_loop:
+            continue
+        if cond.requested_slot is not None and cond.requested_slot != state.requested_slot:
+            continue
+        return True
+    return False
+
+
+def _intent_allowed(mapping: SlotMapping, intent: str) -> bool:
+    if mapping.intent and intent not in mapping.intent:
+        return False
+    return not (mapping.not_intent and intent in mapping.not_intent)
+
+
+def _value(mapping: SlotMapping, slot_type: str, parse: Mapping[str, Any], intent: str) -> Any:
+    match mapping.type:
+        case "from_entity":
+            values = [
+                e.get("value")
+                for e in parse.get("entities") or ()
+                if e.get("entity") == mapping.entity
+                and (mapping.role is None or e.get("role") == mapping.role)
+                and (mapping.group is None or e.get("group") == mapping.group)
+            ]
+            if not values:
+                return None
+            return values if slot_type == "list" else values[0]
+        case "from_intent":
+            return mapping.value
+        case "from_text":
+            return parse.get("text")
+        case _:
+            return None
+
+
+def extract_slot_events(domain: BotDomain, state: BotState, parse: Mapping[str, Any]) -> list[SlotSet]:
+    """SlotSet events for every mapped slot this message fills (first matching mapping wins)."""
+    intent = str((parse.get("intent") or {}).get("name") or "")
+    events: list[SlotSet] = []
+    for name, slot in domain.slots.items():
+        for mapping in slot.mappings:
+            if mapping.type == "custom" or not _intent_allowed(mapping, intent):
+                continue
+            if not _conditions_hold(mapping, state):
+                continue
+            value = _value(mapping, slot.type, parse, intent)
+            if value is None:
+                continue
+            if state.slots.get(name) != value:
+                events.append(SlotSet(name, value))
+            break
+    return events

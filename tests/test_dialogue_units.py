@@ -1,0 +1,257 @@
+"""The dialogue layer's small parts, each alone: payloads, events, slot mappings, the SDK."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from plaza.dialogue.events import (
+    ActiveLoop,
+    BotUttered,
+    SlotSet,
+    UserUttered,
+    event_from_dict,
+)
+from plaza.dialogue.payload import make_payload, parse_payload
+from plaza.dialogue.slots import extract_slot_events
+from plaza.dialogue.state import BotState, ConversationState
+from plaza.domain import BotDomain, ResponseBook, fill
+from plaza.errors import ActionError, BadInput, ConfigError
+from plaza.messages import Button, Capability, Card, Reply, degrade
+from plaza.sdk import CollectingDispatcher, DomainDict, FormValidationAction, Tracker, ValidationAction
+
+
+def test_payloads_round_trip_and_name_their_bot() -> None:
+    payload = make_payload("book_table", {"restaurant": "trattoria-bellini", "party": 4}, bot="restaurant")
+    parsed = parse_payload(payload)
+    assert parsed is not None
+    assert (parsed.bot, parsed.intent, parsed.entities) == (
+        "restaurant",
+        "book_table",
+        {"restaurant": "trattoria-bellini", "party": 4},
+    )
+    plain = parse_payload("/affirm")
+    assert plain is not None
+    assert (plain.bot, plain.intent, plain.entities) == (None, "affirm", {})
+    assert parse_payload("hello /affirm") is None
+    assert parse_payload("/") is None
+    assert parse_payload("// a comment") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("/book{not json}", "invalid JSON"),
+        ('/book["a list"]', "malformed"),
+        ('/book{"a": 1', "malformed"),
+        ("/book[1]", "malformed"),
+    ],
+)
+def test_malformed_payloads_are_bad_input(text: str, problem: str) -> None:
+    with pytest.raises(BadInput, match=problem):
+        parse_payload(text)
+
+
+def test_events_serialise_to_rasa_wire_and_back() -> None:
+    for event in [
+        SlotSet("party_size", 4),
+        ActiveLoop("booking_form"),
+        ActiveLoop(None),
+        UserUttered("hi", {"intent": {"name": "greet"}}, "rest", "42"),
+        BotUttered("hello", {"buttons": []}, "restaurant"),
+    ]:
+        wire = event.to_dict()
+        assert wire["event"] == event.type_name
+        assert event_from_dict(wire) == event
+    assert SlotSet("a", 1).to_dict() == {"event": "slot", "timestamp": None, "name": "a", "value": 1}
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        {"event": "nonsense"},
+        {"event": "slot"},
+        {"event": "slot", "name": 3},
+        "not a dict",
+        {"event": "followup"},
+    ],
+)
+def test_malformed_events_are_rejected_with_a_reason(wire: Any) -> None:
+    with pytest.raises(ActionError):
+        event_from_dict(wire)
+
+
+def test_state_folds_events_per_bot_and_survives_json() -> None:
+    state = ConversationState(conversation_id=1, user_id=2, sender_id="2", language="fr")
+    state.apply(SlotSet("time", "20:00"), "restaurant")
+    state.apply(ActiveLoop("booking_form"), "restaurant")
+    state.apply(SlotSet("requested_slot", "party_size"), "restaurant")
+    state.apply(SlotSet("time", "09:00"), "taxi")
+    assert state.bot_state("restaurant").requested_slot == "party_size"
+    assert state.bot_state("taxi").slots == {"time": "09:00"}
+    state.apply(ActiveLoop(None), "restaurant")
+    assert state.bot_state("restaurant").requested_slot is None
+    again = ConversationState.from_json(state.to_json(), version=7)
+    assert again.bots["restaurant"].slots == {"time": "20:00"}
+    assert again.version == 7
+    assert again.language == "fr"
+
+
+DOMAIN = BotDomain.model_validate(
+    {
+        "name": "demo",
+        "title": {"en": "Demo"},
+        "intents": {"book": {"en": "Book"}, "inform": {}, "ask": {}},
+        "entities": ["cuisine", "number"],
+        "slots": {
+            "cuisine": {"mappings": [{"type": "from_entity", "entity": "cuisine", "not_intent": "ask"}]},
+            "size": {
+                "mappings": [
+                    {
+                        "type": "from_entity",
+                        "entity": "number",
+                        "conditions": [{"active_loop": "form", "requested_slot": "size"}],
+                    }
+                ]
+            },
+            "ok": {"type": "bool", "mappings": [{"type": "from_intent", "intent": "affirm", "value": True}]},
+        },
+        "forms": {"form": {"required_slots": ["cuisine", "size"]}},
+        "responses": {"utter_ask_cuisine": {"en": "Which?"}, "utter_ask_size": {"en": "How many?"}},
+        "rules": [{"intent": "book", "steps": ["form"]}],
+    }
+)
+
+
+def _parse(intent: str, **entities: Any) -> dict[str, Any]:
+    return {"intent": {"name": intent}, "entities": [{"entity": k, "value": v} for k, v in entities.items()]}
+
+
+def test_slot_mappings_respect_intents_and_conditions() -> None:
+    state = BotState()
+    assert extract_slot_events(DOMAIN, state, _parse("book", cuisine="thai", number=4)) == [
+        SlotSet("cuisine", "thai")
+    ]
+    assert extract_slot_events(DOMAIN, state, _parse("ask", cuisine="thai")) == []
+    asking = BotState(slots={"requested_slot": "size"}, active_loop="form")
+    assert extract_slot_events(DOMAIN, asking, _parse("inform", number=4)) == [SlotSet("size", 4)]
+    assert extract_slot_events(DOMAIN, state, _parse("affirm")) == [SlotSet("ok", True)]
+    same = BotState(slots={"cuisine": "thai"})
+    assert extract_slot_events(DOMAIN, same, _parse("book", cuisine="thai")) == []
+
+
+def test_domain_check_names_every_problem() -> None:
+    broken = DOMAIN.model_copy(
+        update={
+            "rules": [*DOMAIN.rules, DOMAIN.rules[0].model_copy(update={"steps": ["action_missing"]})],
+            "forms": {
+                "form": DOMAIN.forms["form"].model_copy(update={"required_slots": ["cuisine", "nope"]})
+            },
+        }
+    )
+    with pytest.raises(ConfigError) as info:
+        broken.check(known_actions=set(), common_intents={"affirm"})
+    text = str(info.value)
+    assert "action_missing" in text
+    assert "'nope'" in text
+    DOMAIN.check(known_actions=set(), common_intents={"affirm"})
+
+
+def test_responses_render_per_language_with_placeholders() -> None:
+    book = ResponseBook(
+        BotDomain.model_validate(
+            {
+                "name": "x",
+                "title": {"en": "X"},
+                "responses": {
+                    "utter_hi": {
+                        "en": {
+                            "text": "Hi {name}",
+                            "buttons": [{"title": "Go", "payload": '/go{"who":"{name}"}'}],
+                        },
+                        "fr": "Salut {name}",
+                    }
+                },
+            }
+        ).responses,
+        "en",
+    )
+    assert book.render("utter_hi", "en", {"name": "Ana"}) == Reply(
+        text="Hi Ana", buttons=(Button("Go", '/go{"who":"Ana"}'),)
+    )
+    assert book.render("utter_hi", "fr", {"name": "Ana"}) == Reply(text="Salut Ana")
+    assert book.render("utter_hi", "de", {}) == Reply(
+        text="Hi {name}", buttons=(Button("Go", '/go{"who":"{name}"}'),)
+    )
+    assert book.render("utter_none", "en", {}) is None
+    assert fill("{a} {b} {json}", {"a": 1, "b": "x"}) == "1 x {json}"
+
+
+def test_degrade_turns_cards_and_buttons_into_what_a_channel_shows() -> None:
+    reply = Reply(text="Pick one", cards=(Card("Bellini", "Italian", None, (Button("Book", "/book"),)),))
+    assert degrade(reply, frozenset({Capability.TEXT, Capability.BUTTONS})) == [
+        Reply(text="Pick one"),
+        Reply(text="Bellini\nItalian", buttons=(Button("Book", "/book"),)),
+    ]
+    only_text = degrade(
+        Reply(text="Yes?", buttons=(Button("Yes", "/affirm"), Button("No", "/deny"))), frozenset()
+    )
+    assert only_text == [Reply(text="Yes?\n  1. Yes\n  2. No")]
+
+
+class _Validate(FormValidationAction):
+    def name(self) -> str:
+        return "validate_form"
+
+    async def validate_size(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if int(value) > 20:
+            dispatcher.utter_message(text="Too many")
+            return {"size": None}
+        return {"size": int(value)}
+
+    def extract_cuisine(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"cuisine": "thai"} if "thai" in (tracker.latest_message.get("text") or "") else {}
+
+
+async def test_form_validation_extracts_and_validates_like_rasa_sdk() -> None:
+    domain: DomainDict = DOMAIN.to_domain_dict()  # type: ignore[assignment]
+    tracker = Tracker(
+        sender_id="1",
+        slots={"size": 30},
+        latest_message={"text": "thai for 30"},
+        events=[{"event": "user", "text": "thai for 30"}, {"event": "slot", "name": "size", "value": 30}],
+        active_loop={"name": "form"},
+    )
+    dispatcher = CollectingDispatcher()
+    events = await _Validate().run(dispatcher, tracker, domain)
+    assert SlotSet("cuisine", "thai") in events
+    assert events[-1] == SlotSet("size", None)
+    assert dispatcher.messages[0]["text"] == "Too many"
+    assert _Validate().declared_slot_methods() == {"validate": ["size"], "extract": ["cuisine"]}
+
+
+def test_tracker_wire_state_round_trips() -> None:
+    tracker = Tracker(
+        sender_id="9",
+        slots={"a": 1},
+        latest_message={
+            "intent": {"name": "greet"},
+            "entities": [{"entity": "x", "value": "y", "role": "r"}],
+        },
+        events=[{"event": "user", "input_channel": "rest", "timestamp": 1.0}],
+        active_loop={"name": "form"},
+        latest_action_name="action_listen",
+    )
+    again = Tracker.from_dict(tracker.current_state())
+    assert again.slots == {"a": 1}
+    assert again.get_intent_of_latest_message() == "greet"
+    assert list(again.get_latest_entity_values("x", entity_role="r")) == ["y"]
+    assert list(again.get_latest_entity_values("x", entity_role="other")) == []
+    assert again.get_latest_input_channel() == "rest"
+    assert again.active_loop_name == "form"
+    assert isinstance(ValidationAction().name(), str)
