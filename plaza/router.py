@@ -1,0 +1,141 @@
+"""Which bot answers, and what the message means to it (design step 3 and 4).
+
+A button payload names its bot; a bot chat belongs to its bot; the bot the conversation is
+engaged with keeps it while it is in a form or understands the message surely; otherwise the
+NLU's router picks the bot from the message, and the chosen bot's model parses it.
+Language is detected per message; a message only switches the
+conversation's language when the detector is sure (short answers like "4" or "ok" are not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from plaza.bots import CONCIERGE, BotRuntime
+from plaza.dialogue.payload import parse_payload
+from plaza.dialogue.state import ConversationState
+from plaza.errors import UnknownPayload
+from plaza.messages import Inbound
+from plaza.nlu.service import NLUService
+from plaza.nlu.types import OUT_OF_SCOPE, Entity, IntentScore, ParseResult
+
+SWITCH_CONFIDENCE = 0.8
+"""How sure the router must be to take a conversation away from the bot it is engaged with."""
+FIRST_MESSAGE_LANGUAGE_CONFIDENCE = 0.3
+"""A conversation's first message sets its language on weaker evidence ("bonjour" alone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    bot: str | None
+    language: str
+    parse: ParseResult
+
+
+class Router:
+    def __init__(
+        self,
+        nlu: NLUService,
+        bots: Mapping[str, BotRuntime],
+        concierge: BotRuntime,
+        *,
+        language_confidence: float,
+    ) -> None:
+        self._nlu = nlu
+        self._bots = bots
+        self._concierge = concierge
+        self._language_confidence = language_confidence
+
+    def runtime(self, bot: str | None) -> BotRuntime:
+        return self._concierge if bot is None or bot == CONCIERGE else self._bots[bot]
+
+    def understand(self, inbound: Inbound, state: ConversationState, now: datetime) -> Understanding:
+        content = inbound.content
+        payload = parse_payload(content) if content.startswith("/") else None
+        if payload is not None:
+            return self._from_payload(inbound, state, payload.bot, payload.intent, payload.entities)
+        language = state.language
+        if content:
+            detected, confidence = self._nlu.detect_language(content)
+            needed = FIRST_MESSAGE_LANGUAGE_CONFIDENCE if state.turns == 0 else self._language_confidence
+            if confidence >= needed:
+                language = detected
+        if inbound.bot is not None:
+            return Understanding(inbound.bot, language, self._nlu.parse(content, inbound.bot, language, now))
+        engaged = state.bot if state.bot in self._bots else None
+        engaged_parse: ParseResult | None = None
+        if engaged is not None:
+            engaged_parse = self._nlu.parse(content, engaged, language, now)
+            if state.bot_state(engaged).active_loop is not None or self._understood(engaged_parse):
+                return Understanding(engaged, language, engaged_parse)
+        bot = self._choose_bot(engaged, content, language)
+        if bot == engaged and engaged_parse is not None:
+            return Understanding(bot, language, engaged_parse)
+        return Understanding(bot, language, self._nlu.parse(content, bot or CONCIERGE, language, now))
+
+    @staticmethod
+    def _understood(parse: ParseResult) -> bool:
+        return parse.intent.name != OUT_OF_SCOPE and parse.intent.confidence >= SWITCH_CONFIDENCE
+
+    def _choose_bot(self, engaged: str | None, text: str, language: str) -> str | None:
+        """The router model's pick, when the engaged bot did not understand the message."""
+        ranking = self._nlu.route(text, language)
+        if not ranking:
+            return engaged
+        top, confidence = ranking[0]
+        if top == CONCIERGE:
+            return engaged
+        if engaged is not None and top != engaged and confidence < SWITCH_CONFIDENCE:
+            return engaged
+        return top
+
+    def _owner_of(self, intent: str, preferred: str | None) -> str | None:
+        """The bot whose intent this is: the preferred (engaged) bot first, then any single owner."""
+        if (
+            preferred is not None
+            and preferred in self._bots
+            and intent in self._bots[preferred].domain.intents
+        ):
+            return preferred
+        if intent in self._concierge.domain.intents:
+            return preferred
+        owners = [name for name, rt in self._bots.items() if intent in rt.domain.intents]
+        return owners[0] if len(owners) == 1 else None
+
+    def _from_payload(
+        self,
+        inbound: Inbound,
+        state: ConversationState,
+        named_bot: str | None,
+        intent: str,
+        entities: Mapping[str, object],
+    ) -> Understanding:
+        if named_bot is not None and named_bot not in self._bots and named_bot != CONCIERGE:
+            raise UnknownPayload(f"button payload names unknown bot {named_bot!r}")
+        bot = named_bot if named_bot is not None else self._owner_of(intent, inbound.bot or state.bot)
+        runtime = self.runtime(bot)
+        known = set(runtime.domain.intents) | set(self._concierge.domain.intents)
+        if intent not in known:
+            where = f"bot {runtime.name!r}" if bot else "any bot"
+            raise UnknownPayload(f"button payload intent {intent!r} is not an intent of {where}")
+        unknown_entities = [k for k in entities if k not in runtime.domain.entities]
+        if unknown_entities:
+            raise UnknownPayload(
+                f"button payload entities {unknown_entities} are not entities of {runtime.name!r}"
+            )
+        language = state.language
+        score = IntentScore(intent, 1.0)
+        parse = ParseResult(
+            text=inbound.content,
+            language=language,
+            intent=score,
+            intent_ranking=(score,),
+            entities=tuple(
+                Entity(entity=k, value=v, start=0, end=0, text=str(v), extractor="payload")
+                for k, v in entities.items()
+            ),
+            bot=None if bot == CONCIERGE else bot,
+        )
+        return Understanding(bot=None if bot == CONCIERGE else bot, language=language, parse=parse)

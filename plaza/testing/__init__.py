@@ -1,0 +1,1 @@
+"""Test support shipped with Plaza, for its own suite and for brands testing their bots."""

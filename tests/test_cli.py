@@ -1,0 +1,164 @@
+"""The `plaza` command as a user runs it: run (HTTP), chat (terminal), train, test, db upgrade."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from connectors.cli import render, to_inbound
+from plaza.messages import Button, Card, Reply
+from plaza.testing.apps import TestApps
+
+from .conftest import APP_DIR
+
+PLAZA = [sys.executable, "-m", "plaza.cli"]
+
+
+@pytest.fixture(scope="module")
+def trained(apps: TestApps) -> None:
+    """Train the models once (in-process, fast) before subprocesses need them."""
+    subprocess.run([*PLAZA, "train"], cwd=APP_DIR, check=True, capture_output=True, timeout=300)
+
+
+def env_with_db(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    if not env.get("PLAZA_DATABASE_URL"):
+        env["PLAZA_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    return env
+
+
+def test_terminal_numbers_buttons_and_a_number_presses_one() -> None:
+    replies = [
+        Reply(text="Here:", cards=(Card("Bellini", "Italian", None, (Button("Book", "/book_a"),)),)),
+        Reply(text="Or:", buttons=(Button("Yes", "/affirm"), Button("No", "/deny"))),
+    ]
+    rendered = render(replies)
+    assert rendered.text.splitlines() == [
+        "Here:",
+        "Bellini",
+        "Italian",
+        "  1. Book",
+        "Or:",
+        "  2. Yes",
+        "  3. No",
+    ]
+    pressed = to_inbound("2", sender="me", language="fr", choices=rendered.choices)
+    assert (pressed.payload, pressed.text, pressed.language) == ("/affirm", "Yes", "fr")
+    typed = to_inbound("4", sender="me", language=None, choices=rendered.choices)  # no 4th button: it is text
+    assert (typed.payload, typed.text) == (None, "4")
+
+
+def test_plaza_chat_in_the_terminal(trained: None, tmp_path: Path) -> None:
+    script = "une table pour deux ce soir vers 20h dans le Marais\n1\noui\n/quit\n"
+    done = subprocess.run(
+        [*PLAZA, "chat", "--lang", "fr"],
+        cwd=APP_DIR,
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env_with_db(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "bot> Voici des adresses" in out
+    assert "bot>   1. Réserver" in out
+    assert "Je réserve" in out
+    assert "C'est réservé !" in out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def post(url: str, body: dict) -> tuple[int, object]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_plaza_run_serves_until_stopped(trained: None, tmp_path: Path) -> None:
+    port = free_port()
+    env = env_with_db(tmp_path) | {"PLAZA_PORT": str(port)}
+    server = subprocess.Popen(
+        [*PLAZA, "run"], cwd=APP_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "not ready in 60 s"
+            time.sleep(0.05)
+        status, replies = post(base + "/webhooks/rest/webhook", {"sender": "tess", "message": "hello"})
+        assert status == 200
+        assert isinstance(replies, list)
+        assert replies[0]["recipient_id"] == "tess"
+        status, error = post(base + "/webhooks/rest/webhook", {"sender": "tess"})
+        assert status == 400
+        assert "missing field 'message'" in error["error"]  # type: ignore[index]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert f"Plaza is ready on http://127.0.0.1:{port}" in out
+
+
+def test_plaza_train_retrains_only_what_changed(trained: None) -> None:
+    done = subprocess.run([*PLAZA, "train"], cwd=APP_DIR, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    assert "0 model(s) trained" in done.stdout
+    assert "up to date  restaurant/en" in done.stderr
+
+
+def test_plaza_db_upgrade_and_config_errors(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*PLAZA, "db", "upgrade"],
+        cwd=APP_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env_with_db(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "database is at revision 0001 (head 0001)" in done.stdout
+    missing = subprocess.run(
+        [*PLAZA, "--app", str(tmp_path), "run"], capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 2
+    assert "no config.yml" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_plaza_test_runs_the_conversation_tests(trained: None) -> None:
+    done = subprocess.run(
+        [*PLAZA, "test", "tests/conversations/restaurant_fr.yml"],
+        cwd=APP_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert " 0 failed" in done.stdout

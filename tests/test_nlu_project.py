@@ -1,0 +1,88 @@
+"""Many bots side by side: each bot's model is cached by fingerprint; changing one bot retrains
+only that bot and the router, and the router sends each message to the right bot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from plaza.domain import load_bot_domain
+from plaza.nlu.model import PipelineConfig
+from plaza.nlu.project import load_nlu, plan, train_job
+
+CONFIG = PipelineConfig.from_dict({"calibration_folds": 0})
+
+BOTS = {
+    "florist": [
+        "I want to order {x}",
+        "send {x} to my mum",
+        "a bouquet of {x}",
+        "do you deliver {x}",
+        "{x} for a birthday",
+    ],
+    "cinema": [
+        "two tickets for {x}",
+        "when is {x} showing",
+        "book seats for {x}",
+        "is {x} on tonight",
+        "the next {x} screening",
+    ],
+}
+THINGS = {
+    "florist": ["roses", "tulips", "lilies", "peonies", "sunflowers", "orchids"],
+    "cinema": ["Dune", "the new Bond film", "Amelie", "Inception", "the matinee", "Barbie"],
+}
+
+
+def make_app(root: Path) -> None:
+    (root / "intents").mkdir(parents=True)
+    for bot, templates in BOTS.items():
+        (root / "bots" / bot).mkdir(parents=True)
+        (root / "bots" / bot / "bot.yml").write_text(
+            f"name: {bot}\ntitle: {{en: {bot}}}\nintents:\n  order: {{en: Order}}\n", encoding="utf-8"
+        )
+        lines = [f"    - {t.format(x=x)}" for t in templates for x in THINGS[bot]]
+        (root / "intents" / f"{bot}.en.yml").write_text(
+            'version: "3.1"\nnlu:\n- intent: order\n  examples: |\n' + "\n".join(lines) + "\n",
+            encoding="utf-8",
+        )
+    common = ["hello", "hi there", "good morning", "hey", "hello again", "hi", "good evening", "hey you"]
+    (root / "intents" / "common.en.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n'
+        + "\n".join(f"    - {c}" for c in common)
+        + "\n",
+        encoding="utf-8",
+    )
+
+
+def domains(root: Path) -> dict:
+    return {bot: load_bot_domain(root / "bots" / bot / "bot.yml") for bot in BOTS}
+
+
+def test_changing_one_bot_retrains_only_that_bot_and_the_router(tmp_path: Path) -> None:
+    make_app(tmp_path)
+    models = tmp_path / ".plaza" / "models"
+    first = plan(tmp_path, domains(tmp_path), ["en"], CONFIG, models)
+    assert {(j.name, j.cached) for j in first} == {
+        ("florist", False),
+        ("cinema", False),
+        ("concierge", False),
+        ("_router", False),
+    }
+    for job in first:
+        train_job(job, CONFIG)
+    assert all(j.cached for j in plan(tmp_path, domains(tmp_path), ["en"], CONFIG, models))
+
+    florist = tmp_path / "intents" / "florist.en.yml"
+    florist.write_text(
+        florist.read_text(encoding="utf-8") + "    - a dozen red roses please\n", encoding="utf-8"
+    )
+    stale = {j.name for j in plan(tmp_path, domains(tmp_path), ["en"], CONFIG, models) if not j.cached}
+    assert stale == {"florist", "_router"}
+
+
+def test_the_router_sends_each_message_to_its_bot(tmp_path: Path) -> None:
+    make_app(tmp_path)
+    nlu, _jobs = load_nlu(tmp_path, domains(tmp_path), ["en"], "en", CONFIG, tmp_path / ".plaza" / "models")
+    assert nlu.route("could you send some tulips to my mum", "en")[0][0] == "florist"
+    assert nlu.route("are there two tickets left for Dune", "en")[0][0] == "cinema"
+    assert nlu.route("hello there", "en")[0][0] == "concierge"

@@ -1,0 +1,207 @@
+"""The HTTP server: Rasa's REST channel contract, /model/parse, /health, and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from connectors.rest import RestConnector
+from plaza.app import Plaza
+from plaza.clock import FixedClock
+from plaza.server.app import build_app
+from plaza.storage.models import Conversation, Delivery, Message, table_of
+from plaza.testing.apps import TestApps
+
+from .conftest import NOW
+
+WEBHOOK = "/webhooks/rest/webhook"
+
+
+@pytest.fixture
+async def plaza(apps: TestApps) -> AsyncIterator[Plaza]:
+    app = await apps.open(FixedClock(NOW))
+    yield app
+    await app.close()
+
+
+@pytest.fixture
+async def client(plaza: Plaza) -> AsyncIterator[TestClient]:
+    server = TestServer(build_app(plaza, [RestConnector(plaza)]), host="127.0.0.1")
+    async with TestClient(server) as test_client:
+        yield test_client
+
+
+async def _say(client: TestClient, sender: str, message: str, **metadata: str) -> list[dict]:
+    body: dict = {"sender": sender, "message": message}
+    if metadata:
+        body["metadata"] = metadata
+    response = await client.post(WEBHOOK, json=body)
+    assert response.status == 200, await response.text()
+    return await response.json()
+
+
+async def _count(plaza: Plaza, model: type) -> int:
+    table = table_of(model)
+    return await plaza.db.read(lambda c: int(c.execute(select(func.count()).select_from(table)).scalar_one()))
+
+
+async def test_health_and_root(client: TestClient) -> None:
+    response = await client.get("/health")
+    assert response.status == 200
+    body = await response.json()
+    assert body["status"] == "ok"
+    assert body["bots"] == ["restaurant"]
+    assert (await client.get("/")).status == 200
+
+
+async def test_rest_channel_speaks_rasas_contract(client: TestClient) -> None:
+    replies = await _say(client, "ana", "an italian near Bastille for 4 tomorrow at 8pm")
+    assert all(r["recipient_id"] == "ana" for r in replies)
+    assert all(set(r) <= {"recipient_id", "text", "buttons", "image", "custom"} for r in replies)
+    book = next(b for r in replies for b in r.get("buttons", []) if b["title"] == "Book")
+    assert book["payload"].startswith("/restaurant.book_table{")
+    confirm = await _say(client, "ana", book["payload"])  # a button's payload sent back presses it
+    assert "Shall I book Trattoria Bellini, tomorrow at 8:00 pm, for 4 people?" in confirm[0]["text"]
+    assert [b["payload"] for b in confirm[0]["buttons"]] == ["/affirm", "/deny"]
+    booked = await _say(client, "ana", "/affirm")
+    assert booked[0]["text"].startswith("Booked! Trattoria Bellini")
+
+
+async def test_model_parse_returns_rasas_parse_shape(client: TestClient) -> None:
+    response = await client.post(
+        "/model/parse", json={"text": "une table pour deux ce soir vers 20h dans le Marais"}
+    )
+    assert response.status == 200
+    parse = await response.json()
+    assert parse["intent"]["name"] == "search_restaurant"
+    assert 0 < parse["intent"]["confidence"] <= 1
+    assert parse["language"] == "fr"
+    assert parse["bot"] == "restaurant"
+    assert parse["intent_ranking"][0]["name"] == "search_restaurant"
+    entities = {e["entity"]: e for e in parse["entities"]}
+    assert entities["district"]["value"] == "marais"
+    assert entities["people"]["value"] == 2
+    assert entities["time"]["value"] == "2026-11-20T20:00:00+01:00"
+    text = parse["text"]
+    for e in parse["entities"]:
+        assert {"start", "end", "entity", "value"} <= set(e)
+        assert 0 <= e["start"] < e["end"] <= len(text)
+
+
+async def test_a_redelivered_message_is_answered_once_with_the_same_replies(
+    client: TestClient, plaza: Plaza
+) -> None:
+    first = await _say(client, "bea", "book Bistrot Valmy for 2 tomorrow at 8pm", message_id="m-1")
+    messages = await _count(plaza, Message)
+    again = await _say(client, "bea", "book Bistrot Valmy for 2 tomorrow at 8pm", message_id="m-1")
+    assert again == first
+    assert await _count(plaza, Message) == messages
+
+
+async def test_concurrent_messages_of_one_conversation_are_serialised(
+    client: TestClient, plaza: Plaza
+) -> None:
+    """Eight messages at once on one conversation: each turn sees the previous one (no lost update)."""
+    await asyncio.gather(*(_say(client, "cat", f"message {i}", message_id=f"o-{i}") for i in range(8)))
+    table = table_of(Conversation)
+    rows = await plaza.db.read(lambda c: c.execute(select(table.c.state, table.c.version)).all())
+    assert len(rows) == 1
+    state, version = rows[0]
+    assert version == 8
+    assert state["turns"] == 8
+
+
+async def test_deliveries_are_marked_sent_after_the_response(client: TestClient, plaza: Plaza) -> None:
+    await _say(client, "dan", "hello")
+    await plaza.delivery.flush()
+    table = table_of(Delivery)
+    states = await plaza.db.read(lambda c: [r[0] for r in c.execute(select(table.c.state))])
+    assert states
+    assert set(states) == {"sent"}
+
+
+BAD_REQUESTS = [
+    ("not json", b"{sender: 1", 400, "not valid JSON"),
+    ("empty body", b"", 400, "empty request body"),
+    ("a list", b'["hi"]', 400, "must be a JSON object"),
+    ("missing sender", b'{"message": "hi"}', 400, "missing field 'sender'"),
+    ("missing message", b'{"sender": "x"}', 400, "missing field 'message'"),
+    ("sender not a string", b'{"sender": 12, "message": "hi"}', 400, "'sender' must be a string"),
+    ("message not a string", b'{"sender": "x", "message": {"a": 1}}', 400, "'message' must be a string"),
+    ("empty message", b'{"sender": "x", "message": "   "}', 400, "must not be empty"),
+    (
+        "metadata not an object",
+        b'{"sender": "x", "message": "hi", "metadata": [1]}',
+        400,
+        "'metadata' must be a JSON object",
+    ),
+    (
+        "unknown language",
+        b'{"sender": "x", "message": "hi", "metadata": {"language": "de"}}',
+        400,
+        "not one of",
+    ),
+    (
+        "unknown bot",
+        b'{"sender": "x", "message": "hi", "metadata": {"bot": "taxi"}}',
+        400,
+        "not an installed bot",
+    ),
+    (
+        "unknown payload intent",
+        b'{"sender": "x", "message": "/restaurant.order_pizza"}',
+        400,
+        "not an intent",
+    ),
+    ("unknown payload bot", b'{"sender": "x", "message": "/cinema.book"}', 400, "unknown bot"),
+    (
+        "payload with bad JSON",
+        b'{"sender": "x", "message": "/restaurant.book_table{oops}"}',
+        400,
+        "invalid JSON",
+    ),
+    (
+        "payload with unknown entity",
+        b'{"sender": "x", "message": "/restaurant.book_table{\\"color\\": 1}"}',
+        400,
+        "not entities",
+    ),
+    ("NUL in message", b'{"sender": "x", "message": "hi\\u0000"}', 400, "NUL"),
+    ("message too long", json.dumps({"sender": "x", "message": "a" * 5000}).encode(), 413, "limit is 4096"),
+    ("1 MB message", json.dumps({"sender": "x", "message": "a" * 1_048_576}).encode(), 413, "too large"),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "status", "says"), BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS])
+async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
+    client: TestClient, plaza: Plaza, name: str, body: bytes, status: int, says: str
+) -> None:
+    await _say(client, "x", "hello")  # some state that must survive the bad request
+    before = (await _count(plaza, Message), await _count(plaza, Conversation))
+    response = await client.post(WEBHOOK, data=io.BytesIO(body), headers={"Content-Type": "application/json"})
+    assert response.status == status
+    error = await response.json()
+    assert says in error["error"]
+    assert (await _count(plaza, Message), await _count(plaza, Conversation)) == before
+    after = await _say(client, "x", "hello")
+    assert after[0]["text"].startswith("Hello")
+
+
+async def test_model_parse_rejects_bad_input(client: TestClient) -> None:
+    for body, says in [
+        ({"text": 3}, "'text' must be a string"),
+        ({}, "missing field 'text'"),
+        ({"text": "hi", "bot": "nope"}, "unknown bot"),
+        ({"text": "hi", "lang": "de"}, "unknown language"),
+    ]:
+        response = await client.post("/model/parse", json=body)
+        assert response.status == 400
+        assert says in (await response.json())["error"]
+    assert (await client.get(WEBHOOK)).status == 405
+    assert (await client.get("/nowhere")).status == 404

@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from plaza.dialogue.state import ConversationState
+from plaza.errors import CapacityExceeded, ConflictError
+from plaza.messages import Button, Reply
+from plaza.storage import bookings as ledger
+from plaza.storage.conversations import find_or_create_conversation, load_state
+from plaza.storage.database import Database
+from plaza.storage.ids import IdGenerator, ids
+from plaza.storage.models import CapacityUse, Delivery, EventRecord, Message, table_of
+from plaza.storage.turns import StoredReply, TurnRecord, commit_turn, mark_delivered, replies_to
+
+NOW = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+
+
+def _initial(user_id: int, conversation_id: int) -> dict:
+    return ConversationState(conversation_id, user_id, str(user_id), "en").to_json()
+
+
+async def _conversation(db: Database, user: str = "alice") -> tuple[int, int]:
+    ref = await db.write(
+        lambda c: find_or_create_conversation(
+            c,
+            channel="rest",
+            channel_user_id=user,
+            bot="",
+            display_name=None,
+            language="en",
+            initial_state=_initial,
+        )
+    )
+    return ref.user_id, ref.conversation_id
+
+
+def _turn(
+    conversation_id: int, version: int, *, external_id: str | None = None, text: str = "hi"
+) -> TurnRecord:
+    return TurnRecord(
+        conversation_id=conversation_id,
+        expected_version=version,
+        state={"turn": version + 1},
+        now=NOW,
+        inbound_id=ids.next(),
+        channel="rest",
+        address="alice",
+        external_id=external_id,
+        inbound_kind="text",
+        inbound_body={"text": text},
+        language="en",
+        user_sender="user:1",
+        replies=[
+            StoredReply(
+                ids.next(), ids.next(), "restaurant", Reply(text="hello", buttons=(Button("a", "/b"),))
+            )
+        ],
+        events=[(None, {"event": "user", "text": text}), ("restaurant", {"event": "bot", "text": "hello"})],
+    )
+
+
+async def _count(db: Database, model: type) -> int:
+    table = table_of(model)
+    return await db.read(lambda c: int(c.execute(select(func.count()).select_from(table)).scalar_one()))
+
+
+async def test_identity_and_conversation_are_created_once(db: Database) -> None:
+    first = await _conversation(db)
+    again = await _conversation(db)
+    other = await _conversation(db, "bob")
+    assert first == again
+    assert other[0] != first[0]
+    state, version = await db.read(lambda c: load_state(c, first[1]))
+    assert version == 0
+    assert state["user_id"] == first[0]
+
+
+async def test_a_turn_commits_everything_or_nothing(db: Database) -> None:
+    _, conv = await _conversation(db)
+    await db.write(lambda c: commit_turn(c, turn=_turn(conv, 0)))
+    assert await _count(db, Message) == 2
+    assert await _count(db, Delivery) == 1
+    assert await _count(db, EventRecord) == 2
+    state, version = await db.read(lambda c: load_state(c, conv))
+    assert (state, version) == ({"turn": 1}, 1)
+
+    stale = _turn(conv, 0)  # another worker already advanced the conversation
+    with pytest.raises(ConflictError):
+        await db.write(lambda c: commit_turn(c, turn=stale))
+    assert await _count(db, Message) == 2  # nothing of the losing turn was written
+
+    def failing_domain_write(conn: object) -> None:
+        raise CapacityExceeded("the last table went")
+
+    doomed = _turn(conv, 1)
+    doomed.staged.append(failing_domain_write)
+    with pytest.raises(CapacityExceeded):
+        await db.write(lambda c: commit_turn(c, turn=doomed))
+    assert await _count(db, Message) == 2
+    assert (await db.read(lambda c: load_state(c, conv)))[1] == 1
+
+
+async def test_duplicate_inbound_is_refused_and_its_replies_found(db: Database) -> None:
+    _, conv = await _conversation(db)
+    first = _turn(conv, 0, external_id="update-7")
+    await db.write(lambda c: commit_turn(c, turn=first))
+    with pytest.raises(IntegrityError):
+        await db.write(lambda c: commit_turn(c, turn=_turn(conv, 1, external_id="update-7")))
+    stored = await db.read(lambda c: replies_to(c, "rest", "update-7"))
+    assert stored is not None
+    assert [r.reply for r in stored] == [r.reply for r in first.replies]
+    assert await db.read(lambda c: replies_to(c, "rest", "never-seen")) is None
+
+
+async def test_deliveries_are_marked_sent_once(db: Database) -> None:
+    _, conv = await _conversation(db)
+    turn = _turn(conv, 0)
+    await db.write(lambda c: commit_turn(c, turn=turn))
+    delivery_id = turn.replies[0].delivery_id
+    await db.write(lambda c: mark_delivered(c, [delivery_id], NOW))
+    await db.write(lambda c: mark_delivered(c, [delivery_id], NOW + timedelta(seconds=5)))
+    deliveries = table_of(Delivery)
+    row = await db.read(lambda c: c.execute(select(deliveries).where(deliveries.c.id == delivery_id)).one())
+    assert row.state == "sent"
+    assert row.attempts == 1
+    assert row.sent_at == NOW
+
+
+async def test_capacity_is_never_exceeded_by_concurrent_reservations(db: Database) -> None:
+    slot = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
+    results: list[str] = []
+
+    async def take(seats: int) -> None:
+        try:
+            await db.write(lambda c: ledger.reserve(c, "restaurant", "r1", slot, seats, 10))
+            results.append("ok")
+        except CapacityExceeded:
+            results.append("full")
+
+    await asyncio.gather(*(take(4) for _ in range(5)))
+    assert results.count("ok") == 2
+    used = await db.read(lambda c: ledger.capacity_used(c, "restaurant", [("r1", slot)]))
+    assert used == {("r1", slot): 8}
+    await db.write(lambda c: ledger.reserve(c, "restaurant", "r1", slot, 2, 10))
+    with pytest.raises(CapacityExceeded):
+        await db.write(lambda c: ledger.reserve(c, "restaurant", "r1", slot, 1, 10))
+    await db.write(lambda c: ledger.release(c, "restaurant", "r1", slot, 4))
+    used = await db.read(lambda c: ledger.capacity_used(c, "restaurant", [("r1", slot)]))
+    assert used == {("r1", slot): 6}
+    assert await _count(db, CapacityUse) == 1
+
+
+async def test_booking_lifecycle(db: Database) -> None:
+    user_id, _ = await _conversation(db)
+    starts = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
+    await db.write(
+        lambda c: ledger.create_booking(
+            c,
+            ref="PLZ-ABC234",
+            bot="restaurant",
+            resource_id="r1",
+            user_id=user_id,
+            starts_at=starts,
+            party_size=4,
+            details={},
+            now=NOW,
+        )
+    )
+    found = await db.read(lambda c: ledger.booking_by_ref(c, "PLZ-ABC234"))
+    assert found is not None
+    assert found.starts_at == starts
+    assert found.party_size == 4
+    upcoming = await db.read(lambda c: ledger.user_bookings(c, "restaurant", user_id, starting_after=NOW))
+    assert [b.ref for b in upcoming] == ["PLZ-ABC234"]
+    await db.write(
+        lambda c: ledger.update_booking(c, found.id, expected_status="confirmed", now=NOW, status="cancelled")
+    )
+    with pytest.raises(ConflictError):
+        await db.write(
+            lambda c: ledger.update_booking(c, found.id, expected_status="confirmed", now=NOW, party_size=2)
+        )
+    assert await db.read(lambda c: ledger.user_bookings(c, "restaurant", user_id)) == []
+
+
+def test_ids_are_unique_and_ordered() -> None:
+    gen = IdGenerator(node=3)
+    made = [gen.next() for _ in range(10_000)]
+    assert len(set(made)) == len(made)
+    assert made == sorted(made)
+    assert all(0 < i < 2**63 for i in made)
+
+
+def test_schema_revision_constant_is_the_migrations_head() -> None:
+    from plaza.storage.migrate import SCHEMA_REVISION, head_revision
+
+    assert head_revision() == SCHEMA_REVISION
