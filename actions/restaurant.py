@@ -1,0 +1,1265 @@
+"""The restaurant bot's actions: search, book, answer questions, list, change and cancel bookings.
+
+Rasa-SDK-style classes (a booking is a form with a confirmation); `create_actions` lists them.
+
+Actions read availability from the booking ledger and *stage* their writes (seats, bookings)
+into the turn's transaction. If another user takes the last table first, the staged reservation
+fails at commit, the engine re-runs the turn, and the action then sees the table is gone and
+offers the nearest free times instead.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any, ClassVar
+
+from actions.restaurant_catalog import (
+    BOOKING_LEAD,
+    BOT,
+    MAX_PARTY,
+    MIN_PARTY,
+    WEEKDAY_KEYS,
+    Availability,
+    Catalog,
+    Restaurant,
+)
+from plaza.bots import BotContext
+from plaza.dialogue.payload import make_payload
+from plaza.i18n import format_date, format_time, format_when, people, weekday_name
+from plaza.sdk import (
+    Action,
+    ActiveLoop,
+    CollectingDispatcher,
+    DomainDict,
+    Event,
+    FollowupAction,
+    FormValidationAction,
+    SlotSet,
+    Tracker,
+    ValidationAction,
+)
+from plaza.storage.bookings import (
+    CANCELLED,
+    CONFIRMED,
+    BookingRow,
+    booking_by_ref,
+    create_booking,
+    release,
+    reserve,
+    update_booking,
+    user_bookings,
+)
+
+SEARCH_INTENTS = frozenset({"search_restaurant", "book_table", "inform"})
+INFO_INTENTS = frozenset({"ask_address", "ask_diet", "ask_opening_hours", "my_bookings"})
+MAX_RESULTS = 5
+REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+DIET_NAMES = {
+    "en": {
+        "vegetarian": "vegetarian",
+        "vegan": "vegan",
+        "gluten_free": "gluten-free",
+        "halal": "halal",
+        "kosher": "kosher",
+    },
+    "fr": {
+        "vegetarian": "végétariens",
+        "vegan": "vegan",
+        "gluten_free": "sans gluten",
+        "halal": "halal",
+        "kosher": "casher",
+    },
+}
+PRICE_SIGNS = {1: "€", 2: "€€", 3: "€€€", 4: "€€€€"}
+_HHMM = re.compile(r"^\d{1,2}:\d{2}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def new_booking_ref() -> str:
+    return "PLZ-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(6))
+
+
+def parse_clock(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def latest_entities(tracker: Tracker, entity: str) -> list[Mapping[str, Any]]:
+    return [e for e in tracker.latest_message.get("entities") or [] if e.get("entity") == entity]
+
+
+@dataclass(frozen=True, slots=True)
+class WhenSaid:
+    """What a message said about when: an explicit date, the date a bare time implies, a time."""
+
+    day: date | None = None
+    implied_day: date | None = None
+    at: time | None = None
+
+
+def when_said(tracker: Tracker, tz: Any) -> WhenSaid:
+    """Read the message's `time` entity (built-in extractor or button payload)."""
+    for entity in latest_entities(tracker, "time"):
+        value = entity.get("value")
+        info = entity.get("additional_info") or {}
+        if isinstance(value, Mapping) and value.get("from"):  # an interval: "tonight", "this weekend"
+            start = datetime.fromisoformat(str(value["from"])).astimezone(tz)
+            return WhenSaid(day=start.date())
+        if not isinstance(value, str):
+            continue
+        if _HHMM.match(value):
+            return WhenSaid(at=parse_clock(value))
+        if _ISO_DATE.match(value):
+            return WhenSaid(day=date.fromisoformat(value))
+        try:
+            moment = datetime.fromisoformat(value).astimezone(tz)
+        except ValueError:
+            continue
+        grain = info.get("grain")
+        from_button = entity.get("extractor") == "payload"
+        has_date = from_button or bool(info.get("has_date", True))
+        has_time = from_button or bool(info.get("has_time", grain in {"hour", "minute", "second"}))
+        clock = moment.time().replace(second=0, microsecond=0) if has_time else None
+        return WhenSaid(day=moment.date() if has_date else None, implied_day=moment.date(), at=clock)
+    return WhenSaid()
+
+
+def party_said(tracker: Tracker, requested: bool) -> int | None:
+    """A party size from a `people` entity, or a bare number when we just asked how many."""
+    for entity in latest_entities(tracker, "people"):
+        if isinstance(entity.get("value"), int | float):
+            return int(entity["value"])
+    if requested:
+        for entity in latest_entities(tracker, "number"):
+            value = entity.get("value")
+            if isinstance(value, int | float):
+                return int(value) if float(value).is_integer() else -1
+    return None
+
+
+class World:
+    """What the actions share: the catalog, availability, the clock and the user's bookings."""
+
+    def __init__(self, ctx: BotContext, catalog: Catalog) -> None:
+        self.ctx = ctx
+        self.catalog = catalog
+        self.tz = ctx.timezone
+        self.availability = Availability(ctx.store, ctx.timezone)
+
+    def now(self) -> datetime:
+        return self.ctx.clock.now().astimezone(self.tz)
+
+    def earliest(self) -> datetime:
+        return self.now() + BOOKING_LEAD
+
+    def at(self, day: str | None, clock: str | None) -> datetime | None:
+        if not day or not clock:
+            return None
+        return datetime.combine(date.fromisoformat(day), parse_clock(clock), self.tz)
+
+    def when(self, at: datetime, language: str) -> str:
+        return format_when(at, language, self.now().date())
+
+    def subtitle(self, r: Restaurant, language: str) -> str:
+        parts = [
+            self.catalog.cuisine_name(r.cuisine, language).capitalize(),
+            self.catalog.district_name(r.district, language),
+            PRICE_SIGNS.get(r.price_level, ""),
+            r.address,
+        ]
+        return " · ".join(p for p in parts if p)
+
+    def card(self, r: Restaurant, language: str, *, intent: str = "book_table") -> dict[str, Any]:
+        title = (
+            {"en": "Book", "fr": "Réserver"} if intent == "book_table" else {"en": "Choose", "fr": "Choisir"}
+        )
+        return {
+            "title": r.name,
+            "subtitle": self.subtitle(r, language),
+            "buttons": [
+                {
+                    "title": title.get(language, title["en"]),
+                    "payload": make_payload(intent, {"restaurant": r.id}, BOT),
+                }
+            ],
+        }
+
+    def time_buttons(
+        self,
+        r: Restaurant,
+        times: Iterable[datetime],
+        language: str,
+        intent: str,
+        *,
+        said_day: date | None = None,
+    ) -> list[dict[str, str]]:
+        """Buttons for free times; a time on a day other than `said_day` (default: today) names its day."""
+        today = self.now().date()
+        buttons = []
+        for at in times:
+            label = format_time(at.time(), language)
+            if at.date() != (said_day or today):
+                label = f"{format_date(at.date(), language, today)} {label}"
+            entities: dict[str, Any] = {"restaurant": r.id, "time": at.strftime("%H:%M")}
+            if intent == "book_table" or at.date() != today:
+                entities["time"] = at.isoformat()
+            buttons.append(
+                {
+                    "title": f"{label} · {r.name}" if intent == "book_table" else label,
+                    "payload": make_payload(intent, entities, BOT),
+                }
+            )
+        return buttons
+
+    def hours_summary(self, r: Restaurant, language: str) -> str:
+        closed = {"en": "closed", "fr": "fermé"}[language if language in ("en", "fr") else "en"]
+        groups: list[tuple[list[int], str]] = []
+        for index, key in enumerate(WEEKDAY_KEYS):
+            ranges = r.hours[key]
+            text = (
+                ", ".join(f"{format_time(a, language)}–{format_time(b, language)}" for a, b in ranges)
+                or closed
+            )
+            if groups and groups[-1][1] == text and groups[-1][0][-1] == index - 1:
+                groups[-1][0].append(index)
+            else:
+                groups.append(([index], text))
+        monday = date(2026, 1, 5)  # a Monday, to name weekdays
+        parts = []
+        for days, text in groups:
+            first = weekday_name(monday.replace(day=5 + days[0]), language)
+            last = weekday_name(monday.replace(day=5 + days[-1]), language)
+            label = first if len(days) == 1 else f"{first}–{last}"
+            parts.append(f"{label} {text}")
+        return "; ".join(parts)
+
+    def open_days(self, r: Restaurant, language: str) -> str:
+        monday = date(2026, 1, 5)
+        names = [
+            weekday_name(monday.replace(day=5 + i), language)
+            for i, k in enumerate(WEEKDAY_KEYS)
+            if r.hours[k]
+        ]
+        return ", ".join(names)
+
+    async def my_bookings(self, user_id: int) -> list[BookingRow]:
+        after = self.now()
+        return await self.ctx.store.read(lambda conn: user_bookings(conn, BOT, user_id, starting_after=after))
+
+    async def booking(self, ref: str) -> BookingRow | None:
+        return await self.ctx.store.read(lambda conn: booking_by_ref(conn, ref))
+
+
+def user_of(tracker: Tracker) -> int:
+    return int(tracker.sender_id)
+
+
+class RestaurantAction(Action):
+    """An action of this bot: it shares the bot's World and is named by a class attribute."""
+
+    action_name: ClassVar[str]
+
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    def name(self) -> str:
+        return self.action_name
+
+
+# -- understanding ------------------------------------------------------------------------------
+
+
+class ValidateSlotMappings(ValidationAction):
+    """Turns time, party-size and number entities into the booking slots, each message.
+
+    Search and booking slots are filled when the user is searching or booking; while a change
+    of booking is under way, the same words fill the `new_*` slots instead.
+    """
+
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    @staticmethod
+    def _purpose(tracker: Tracker) -> str | None:
+        intent = tracker.get_intent_of_latest_message() or ""
+        form = tracker.active_loop_name
+        if form == "change_booking_form" or (form is None and intent == "change_booking"):
+            return None if intent in INFO_INTENTS else "change"
+        if form == "booking_form":
+            return None if intent in INFO_INTENTS | {"change_booking", "cancel_booking"} else "book"
+        if form is None and intent in SEARCH_INTENTS:
+            return "book"
+        return None
+
+    def _when(
+        self, tracker: Tracker, date_slot: str, time_slot: str, *, implied: bool = True
+    ) -> dict[str, Any]:
+        """`implied`: a bare time ("at 9") also sets the day it implies, unless a day is known.
+
+        Not when changing a booking: "move it to 9pm" keeps the booking's day.
+        """
+        said = when_said(tracker, self.w.tz)
+        out: dict[str, Any] = {}
+        if said.day is not None:
+            out[date_slot] = said.day.isoformat()
+        elif (
+            implied
+            and said.at is not None
+            and said.implied_day is not None
+            and tracker.get_slot(date_slot) is None
+        ):
+            out[date_slot] = said.implied_day.isoformat()
+        if said.at is not None:
+            out[time_slot] = said.at.strftime("%H:%M")
+        elif tracker.get_slot("requested_slot") == time_slot:
+            for entity in latest_entities(tracker, "number"):  # "8" when asked "at what time?"
+                value = entity.get("value")
+                if isinstance(value, int) and 1 <= value <= 23:
+                    out[time_slot] = f"{value + 12 if value < 11 else value:02d}:00"
+        return out
+
+    def extract_date(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return (
+            {k: v for k, v in self._when(tracker, "date", "time").items() if k == "date"}
+            if self._purpose(tracker) == "book"
+            else {}
+        )
+
+    def extract_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return (
+            {k: v for k, v in self._when(tracker, "date", "time").items() if k == "time"}
+            if self._purpose(tracker) == "book"
+            else {}
+        )
+
+    def extract_party_size(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if self._purpose(tracker) != "book":
+            return {}
+        size = party_said(tracker, tracker.get_slot("requested_slot") == "party_size")
+        return {} if size is None else {"party_size": size}
+
+    def extract_new_date(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        found = (
+            self._when(tracker, "new_date", "new_time", implied=False)
+            if self._purpose(tracker) == "change"
+            else {}
+        )
+        return {k: v for k, v in found.items() if k == "new_date"}
+
+    def extract_new_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        found = (
+            self._when(tracker, "new_date", "new_time", implied=False)
+            if self._purpose(tracker) == "change"
+            else {}
+        )
+        return {k: v for k, v in found.items() if k == "new_time"}
+
+    def extract_new_party_size(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if self._purpose(tracker) != "change":
+            return {}
+        # "can we be 6 instead of 4?": in a change request, the first number (not a time) is the party
+        bare_number = tracker.get_intent_of_latest_message() == "change_booking" and not latest_entities(
+            tracker, "time"
+        )
+        size = party_said(tracker, bare_number or tracker.get_slot("requested_slot") == "new_party_size")
+        return {} if size is None else {"new_party_size": size}
+
+
+# -- searching ----------------------------------------------------------------------------------
+
+
+class ActionSearchRestaurants(RestaurantAction):
+    action_name = "action_search_restaurants"
+
+    def criteria(self, tracker: Tracker, language: str, *, without: Sequence[str] = ()) -> str:
+        parts: list[str] = []
+        cuisine, district = tracker.get_slot("cuisine"), tracker.get_slot("district")
+        if cuisine and "cuisine" not in without:
+            parts.append(self.w.catalog.cuisine_name(cuisine, language))
+        if district and "district" not in without:
+            parts.append(self.w.catalog.district_name(district, language))
+        price = tracker.get_slot("price")
+        if price and "price" not in without:
+            parts.append(
+                {"cheap": "€", "moderate": "€€", "upscale": "€€€", "fine_dining": "€€€€"}.get(price, price)
+            )
+        diet = tracker.get_slot("diet")
+        if diet and "diet" not in without:
+            parts.append(DIET_NAMES.get(language, DIET_NAMES["en"]).get(diet, diet))
+        at = self.w.at(tracker.get_slot("date"), tracker.get_slot("time"))
+        if at is not None:
+            parts.append(self.w.when(at, language))
+        elif tracker.get_slot("date"):
+            parts.append(
+                format_date(date.fromisoformat(tracker.get_slot("date")), language, self.w.now().date())
+            )
+        party = tracker.get_slot("party_size")
+        if isinstance(party, int | float) and party > 0:
+            parts.append(people(int(party), language))
+        return "(" + ", ".join(parts) + ")" if parts else ""
+
+    def matches(self, tracker: Tracker) -> tuple[list[Restaurant], list[str]]:
+        """Restaurants matching the criteria, relaxing them one by one when nothing matches."""
+        wanted = {k: tracker.get_slot(k) for k in ("cuisine", "district", "price", "diet")}
+        dropped: list[str] = []
+        for relax in ("price", "diet", "district", "cuisine"):
+            found = self.w.catalog.find(**{k: v for k, v in wanted.items() if k not in dropped})
+            if found:
+                return found, dropped
+            if wanted.get(relax):
+                dropped.append(relax)
+        return self.w.catalog.find(), dropped
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        if latest_entities(tracker, "restaurant") and tracker.get_slot("restaurant"):
+            return [
+                FollowupAction("booking_form")
+            ]  # "a table at Chez Anand tonight": that place, not a search
+        lang = tracker.language
+        found, dropped = self.matches(tracker)
+        found.sort(key=lambda r: (r.price_level, r.name))
+        no_criteria = not any(tracker.get_slot(k) for k in ("cuisine", "district", "price", "diet"))
+        at = self.w.at(tracker.get_slot("date"), tracker.get_slot("time"))
+        party = int(tracker.get_slot("party_size") or 2)
+        if at is not None and at < self.w.earliest():
+            dispatcher.utter_message(response="utter_past_time")
+            return [SlotSet("time", None)]
+        if at is not None:
+            aligned = [r for r in found if r.takes_booking_at(r.align(at.time()), at.date())]
+            free = await self.w.availability.free(
+                [r for r in aligned if r.align(at.time()) == at.time()] or aligned, at, party
+            )
+            if not free:
+                return await self.full(dispatcher, tracker, found, at, party)
+            found = free
+        elif tracker.get_slot("date"):
+            day = date.fromisoformat(tracker.get_slot("date"))
+            found = [r for r in found if r.open_on(day)] or found
+        shown = found[:MAX_RESULTS]
+        if no_criteria:
+            dispatcher.utter_message(response="utter_search_ask_more")
+        elif dropped:
+            strict = self.criteria(tracker, lang)
+            dispatcher.utter_message(
+                response="utter_search_relaxed",
+                strict=strict,
+                criteria=self.criteria(tracker, lang, without=dropped),
+            )
+        else:
+            dispatcher.utter_message(response="utter_search_intro", criteria=self.criteria(tracker, lang))
+        dispatcher.utter_message(elements=[self.w.card(r, lang) for r in shown])
+        return [SlotSet("last_results", [r.id for r in shown])]
+
+    async def full(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        found: list[Restaurant],
+        at: datetime,
+        party: int,
+    ) -> list[Event]:
+        """Nothing free then: the nearest free times here, and places free then a little further away.
+
+        "Further away" is the same cuisine in another district, else the same district.
+        """
+        lang = tracker.language
+        buttons: list[dict[str, str]] = []
+        for r in found[:3]:
+            times = await self.w.availability.nearest_times(r, at, party, self.w.earliest(), count=2)
+            buttons.extend(self.w.time_buttons(r, times, lang, "book_table"))
+        dispatcher.utter_message(
+            response="utter_full_alternatives",
+            when=self.w.when(at, lang),
+            people=people(party, lang),
+            buttons=buttons,
+        )
+        cuisine, district = tracker.get_slot("cuisine"), tracker.get_slot("district")
+        nearby: list[Restaurant] = []
+        for criteria in ({"cuisine": cuisine}, {"district": district}):
+            if not any(criteria.values()):
+                continue
+            nearby = [
+                r
+                for r in await self.w.availability.free(self.w.catalog.find(**criteria), at, party)
+                if r not in found
+            ]
+            if nearby:
+                break
+        shown = sorted(nearby, key=lambda r: (r.price_level, r.name))[:3]
+        if shown:
+            dispatcher.utter_message(response="utter_free_elsewhere", when=self.w.when(at, lang))
+            dispatcher.utter_message(elements=[self.w.card(r, lang) for r in shown])
+        return [SlotSet("last_results", [r.id for r in [*shown, *found[:3]]])]
+
+
+# -- booking ------------------------------------------------------------------------------------
+
+
+class ValidateBookingForm(FormValidationAction):
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    def name(self) -> str:
+        return "validate_booking_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        base = ["restaurant", "date", "time", "party_size"]
+        return base + (["change_field"] if tracker.get_slot("confirmed") is False else ["confirmed"])
+
+    @staticmethod
+    def reconfirm(tracker: Tracker) -> dict[str, Any]:
+        """A booking detail changed after the summary was shown: show it again before booking."""
+        return {"confirmed": None} if tracker.get_slot("confirmed") is not None else {}
+
+    def restaurant(self, tracker: Tracker) -> Restaurant | None:
+        return self.w.catalog.get(tracker.get_slot("restaurant"))
+
+    async def validate_restaurant(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        r = self.w.catalog.get(str(value))
+        if r is None:
+            dispatcher.utter_message(response="utter_unknown_restaurant", said=str(value))
+            return {"restaurant": None}
+        result: dict[str, Any] = {"restaurant": r.id, **self.reconfirm(tracker)}
+        day = tracker.get_slot("date")
+        if day and not r.open_on(date.fromisoformat(day)):
+            dispatcher.utter_message(
+                response="utter_closed_day",
+                name=r.name,
+                day=format_date(date.fromisoformat(day), tracker.language, self.w.now().date()),
+                open_days=self.w.open_days(r, tracker.language),
+            )
+            result["date"] = None
+            result["time"] = None
+        elif (
+            day
+            and tracker.get_slot("time")
+            and not r.takes_booking_at(parse_clock(tracker.get_slot("time")), date.fromisoformat(day))
+        ):
+            result["time"] = None
+        return result
+
+    async def validate_date(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        day = date.fromisoformat(str(value))
+        if day < self.w.now().date():
+            dispatcher.utter_message(response="utter_past_time")
+            return {"date": None}
+        r = self.restaurant(tracker)
+        if r is not None and not r.open_on(day):
+            dispatcher.utter_message(
+                response="utter_closed_day",
+                name=r.name,
+                day=format_date(day, tracker.language, self.w.now().date()),
+                open_days=self.w.open_days(r, tracker.language),
+            )
+            return {"date": None}
+        return {"date": day.isoformat(), **self.reconfirm(tracker)}
+
+    async def validate_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        wanted = parse_clock(str(value))
+        day = (
+            date.fromisoformat(tracker.get_slot("date")) if tracker.get_slot("date") else self.w.now().date()
+        )
+        r = self.restaurant(tracker)
+        lang = tracker.language
+        if r is not None:
+            wanted = r.align(wanted)
+            if not r.takes_booking_at(wanted, day):
+                hours = ", ".join(f"{format_time(a, lang)}–{format_time(b, lang)}" for a, b in r.ranges(day))
+                dispatcher.utter_message(
+                    response="utter_closed_time",
+                    name=r.name,
+                    time=format_time(wanted, lang),
+                    day=format_date(day, lang, self.w.now().date()),
+                    hours=hours or "—",
+                )
+                return {"time": None}
+        at = datetime.combine(day, wanted, self.w.tz)
+        if at < self.w.earliest():
+            dispatcher.utter_message(response="utter_past_time")
+            return {"time": None}
+        party = tracker.get_slot("party_size")
+        if r is not None and isinstance(party, int | float) and party > 0:
+            left = await self.w.availability.seats_left([(r, at)])
+            if left[(r.id, at)] < int(party):
+                await offer_other_times(self.w, dispatcher, r, at, int(party), lang)
+                return {"time": None}
+        return {"time": wanted.strftime("%H:%M"), **self.reconfirm(tracker)}
+
+    async def validate_party_size(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        r = self.restaurant(tracker)
+        if not isinstance(value, int | float) or not float(value).is_integer() or value < MIN_PARTY:
+            dispatcher.utter_message(response="utter_party_size_not_number")
+            return {"party_size": None}
+        size = int(value)
+        limit = r.max_party_size if r is not None else MAX_PARTY
+        if size > limit:
+            dispatcher.utter_message(
+                response="utter_party_size_invalid",
+                max=limit,
+                name=r.name if r else "Plaza",
+                phone=r.phone if r else "",
+            )
+            return {"party_size": None}
+        result: dict[str, Any] = {"party_size": size, **self.reconfirm(tracker)}
+        at = self.w.at(tracker.get_slot("date"), tracker.get_slot("time"))
+        if r is not None and at is not None:
+            left = await self.w.availability.seats_left([(r, at)])
+            if left[(r.id, at)] < size:
+                await offer_other_times(self.w, dispatcher, r, at, size, tracker.language)
+                result["time"] = None
+        return result
+
+    async def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"confirmed": bool(value)}
+
+    async def validate_change_field(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value in {"restaurant", "date", "time", "party_size"}:
+            return {"change_field": None, str(value): None, "confirmed": None}
+        return {"change_field": None}
+
+
+async def offer_other_times(
+    world: World, dispatcher: CollectingDispatcher, r: Restaurant, at: datetime, party: int, language: str
+) -> None:
+    """The time is full: the nearest free times here, then other places free at that time."""
+    times = await world.availability.nearest_times(r, at, party, world.earliest(), count=4)
+    buttons = world.time_buttons(r, times, language, "inform")
+    others = [o for o in world.catalog.find(cuisine=r.cuisine) if o.id != r.id] or [
+        o for o in world.catalog.find(district=r.district) if o.id != r.id
+    ]
+    free_elsewhere = (await world.availability.free(others, at, party))[:2]
+    buttons.extend(
+        {"title": o.name, "payload": make_payload("inform", {"restaurant": o.id}, BOT)}
+        for o in free_elsewhere
+    )
+    dispatcher.utter_message(
+        response="utter_full_alternatives",
+        when=f"{world.when(at, language)} ({r.name})",
+        people=people(party, language),
+        buttons=buttons,
+    )
+
+
+class ActionAskRestaurant(RestaurantAction):
+    action_name = "action_ask_restaurant"
+
+    def __init__(self, world: World, search: ActionSearchRestaurants) -> None:
+        super().__init__(world)
+        self.search = search
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        lang = tracker.language
+        found, _dropped = self.search.matches(tracker)
+        at = self.w.at(tracker.get_slot("date"), tracker.get_slot("time"))
+        party = int(tracker.get_slot("party_size") or 2)
+        if at is not None:
+            found = await self.w.availability.free(found, at, party) or found
+        last = [self.w.catalog.get(rid) for rid in tracker.get_slot("last_results") or []]
+        ordered = [r for r in last if r is not None and r in found] + sorted(
+            (r for r in found if r.id not in (tracker.get_slot("last_results") or [])),
+            key=lambda r: (r.price_level, r.name),
+        )
+        dispatcher.utter_message(response="utter_ask_restaurant")
+        dispatcher.utter_message(
+            elements=[self.w.card(r, lang, intent="inform") for r in ordered[:MAX_RESULTS]]
+        )
+        return []
+
+
+class ActionAskTime(RestaurantAction):
+    action_name = "action_ask_time"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        r = self.w.catalog.get(tracker.get_slot("restaurant"))
+        day = tracker.get_slot("date")
+        if r is None or not day:
+            dispatcher.utter_message(response="utter_ask_time")
+            return []
+        party = int(tracker.get_slot("party_size") or 2)
+        evening = datetime.combine(date.fromisoformat(day), time(20, 0), self.w.tz)
+        times = [
+            t
+            for t in await self.w.availability.nearest_times(r, evening, party, self.w.earliest(), count=6)
+            if t.date() == evening.date()
+        ]
+        lang = tracker.language
+        if not times:
+            dispatcher.utter_message(response="utter_ask_time")
+            return []
+        dispatcher.utter_message(
+            response="utter_ask_time_options",
+            name=r.name,
+            day=format_date(evening.date(), lang, self.w.now().date()),
+            buttons=self.w.time_buttons(r, times, lang, "inform", said_day=evening.date()),
+        )
+        return []
+
+
+class ActionAskConfirmed(RestaurantAction):
+    action_name = "action_ask_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        r = self.w.catalog.get(tracker.get_slot("restaurant"))
+        at = self.w.at(tracker.get_slot("date"), tracker.get_slot("time"))
+        if r is None or at is None:
+            return []
+        lang = tracker.language
+        dispatcher.utter_message(
+            response="utter_ask_confirmed",
+            name=r.name,
+            when=self.w.when(at, lang),
+            people=people(int(tracker.get_slot("party_size")), lang),
+        )
+        return []
+
+
+class ActionBookTable(RestaurantAction):
+    action_name = "action_book_table"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        r = self.w.catalog.get(tracker.get_slot("restaurant"))
+        at = self.w.at(tracker.get_slot("date"), tracker.get_slot("time"))
+        party = tracker.get_slot("party_size")
+        if (
+            r is None
+            or at is None
+            or not isinstance(party, int | float)
+            or tracker.get_slot("confirmed") is not True
+        ):
+            return [SlotSet("confirmed", None), ActiveLoop("booking_form")]
+        size = int(party)
+        lang = tracker.language
+        left = await self.w.availability.seats_left([(r, at)])
+        if left[(r.id, at)] < size or at < self.w.earliest():
+            dispatcher.utter_message(response="utter_slot_taken", name=r.name, when=self.w.when(at, lang))
+            await offer_other_times(self.w, dispatcher, r, at, size, lang)
+            return [SlotSet("time", None), SlotSet("confirmed", None), ActiveLoop("booking_form")]
+        ref = new_booking_ref()
+        user_id = user_of(tracker)
+        now = self.w.now()
+
+        def write(conn: Any) -> None:
+            reserve(conn, BOT, r.id, at, size, r.capacity_per_slot)
+            create_booking(
+                conn,
+                ref=ref,
+                bot=BOT,
+                resource_id=r.id,
+                user_id=user_id,
+                starts_at=at,
+                party_size=size,
+                details={"restaurant": r.name},
+                now=now,
+            )
+
+        self.w.ctx.store.stage(write)
+        dispatcher.utter_message(
+            response="utter_booked",
+            name=r.name,
+            when=self.w.when(at, lang),
+            people=people(size, lang),
+            ref=ref,
+            restaurant_id=r.id,
+        )
+        return [SlotSet("confirmed", None), SlotSet("change_field", None), SlotSet("booking_ref", ref)]
+
+
+# -- questions about a place --------------------------------------------------------------------
+
+
+class RestaurantQuestion(RestaurantAction):
+    """Answers about the restaurant the user means: named in the message, being booked, or last shown."""
+
+    def target(self, tracker: Tracker) -> Restaurant | None:
+        for entity in latest_entities(tracker, "restaurant"):
+            found = self.w.catalog.get(str(entity.get("value")))
+            if found is not None:
+                return found
+        found = self.w.catalog.get(tracker.get_slot("restaurant"))
+        if found is not None:
+            return found
+        last = tracker.get_slot("last_results") or []
+        return self.w.catalog.get(last[0]) if last else None
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        r = self.target(tracker)
+        if r is None:
+            lang = tracker.language
+            last = [self.w.catalog.get(i) for i in tracker.get_slot("last_results") or []]
+            dispatcher.utter_message(
+                response="utter_which_restaurant",
+                buttons=[
+                    {
+                        "title": x.name,
+                        "payload": make_payload(
+                            tracker.get_intent_of_latest_message() or "ask_address", {"restaurant": x.id}, BOT
+                        ),
+                    }
+                    for x in last
+                    if x is not None
+                ],
+            )
+            if not last:
+                dispatcher.utter_message(
+                    elements=[
+                        self.w.card(x, lang) for x in sorted(self.w.catalog.find(), key=lambda x: x.name)[:3]
+                    ]
+                )
+            return []
+        return await self.answer(r, dispatcher, tracker)
+
+    async def answer(self, r: Restaurant, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
+        raise NotImplementedError
+
+
+class ActionRestaurantAddress(RestaurantQuestion):
+    action_name = "action_restaurant_address"
+
+    async def answer(self, r: Restaurant, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
+        dispatcher.utter_message(response="utter_address", name=r.name, address=r.address, restaurant_id=r.id)
+        return []
+
+
+class ActionRestaurantDiet(RestaurantQuestion):
+    action_name = "action_restaurant_diet"
+
+    async def answer(self, r: Restaurant, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
+        lang = tracker.language
+        diets = [str(e.get("value")) for e in latest_entities(tracker, "diet")] or ["vegetarian"]
+        diet = diets[0]
+        label = DIET_NAMES.get(lang, DIET_NAMES["en"]).get(diet, diet)
+        if diet in r.diets:
+            dishes = r.vegetarian_dishes.get(lang) or r.vegetarian_dishes.get("en") or ()
+            if dishes and diet in {"vegetarian", "vegan"}:
+                dispatcher.utter_message(
+                    response="utter_diet_yes", name=r.name, diet=label, dishes=", ".join(dishes)
+                )
+            else:
+                dispatcher.utter_message(response="utter_diet_yes_no_list", name=r.name, diet=label)
+            return []
+        dispatcher.utter_message(response="utter_diet_no", name=r.name, diet=label)
+        others = [o for o in self.w.catalog.find(district=r.district, diet=diet) if o.id != r.id] or [
+            o for o in self.w.catalog.find(cuisine=r.cuisine, diet=diet) if o.id != r.id
+        ]
+        if others:
+            dispatcher.utter_message(response="utter_diet_others", diet=label)
+            dispatcher.utter_message(elements=[self.w.card(o, lang) for o in others[:3]])
+        return []
+
+
+class ActionRestaurantHours(RestaurantQuestion):
+    action_name = "action_restaurant_hours"
+
+    async def answer(self, r: Restaurant, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
+        dispatcher.utter_message(
+            response="utter_hours", name=r.name, hours=self.w.hours_summary(r, tracker.language)
+        )
+        return []
+
+
+# -- the user's bookings ------------------------------------------------------------------------
+
+
+class ActionListBookings(RestaurantAction):
+    action_name = "action_list_bookings"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        bookings = await self.w.my_bookings(user_of(tracker))
+        if not bookings:
+            dispatcher.utter_message(response="utter_no_bookings")
+            return []
+        lang = tracker.language
+        labels = {"en": ("Change", "Cancel"), "fr": ("Modifier", "Annuler")}.get(lang, ("Change", "Cancel"))
+        elements = []
+        for b in bookings:
+            r = self.w.catalog.get(b.resource_id)
+            when = self.w.when(b.starts_at.astimezone(self.w.tz), lang)
+            elements.append(
+                {
+                    "title": f"{r.name if r else b.resource_id} — {when}",
+                    "subtitle": f"{people(b.party_size, lang)} · {b.ref}",
+                    "buttons": [
+                        {
+                            "title": labels[0],
+                            "payload": make_payload("change_booking", {"booking_ref": b.ref}, BOT),
+                        },
+                        {
+                            "title": labels[1],
+                            "payload": make_payload("cancel_booking", {"booking_ref": b.ref}, BOT),
+                        },
+                    ],
+                }
+            )
+        dispatcher.utter_message(response="utter_your_bookings")
+        dispatcher.utter_message(elements=elements)
+        return []
+
+
+class BookingRefValidation(FormValidationAction):
+    """Shared by the change and cancel forms: which of the user's upcoming bookings."""
+
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    async def extract_booking_ref(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("booking_ref"):
+            return {}
+        upcoming = await self.w.my_bookings(user_of(tracker))
+        return {"booking_ref": upcoming[0].ref} if len(upcoming) == 1 else {}
+
+    async def validate_booking_ref(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        ref = str(value).upper().strip()
+        booking = await self.w.booking(ref)
+        if (
+            booking is None
+            or booking.user_id != user_of(tracker)
+            or booking.status != CONFIRMED
+            or booking.starts_at < self.w.now()
+        ):
+            dispatcher.utter_message(response="utter_unknown_booking", ref=ref)
+            return {"booking_ref": None}
+        return {"booking_ref": booking.ref}
+
+
+class ActionAskBookingRef(RestaurantAction):
+    action_name = "action_ask_booking_ref"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        bookings = await self.w.my_bookings(user_of(tracker))
+        if not bookings:
+            dispatcher.utter_message(response="utter_no_bookings")
+            return [ActiveLoop(None)]
+        lang = tracker.language
+        buttons = []
+        for b in bookings:
+            r = self.w.catalog.get(b.resource_id)
+            title = (
+                f"{r.name if r else b.resource_id}, {self.w.when(b.starts_at.astimezone(self.w.tz), lang)}"
+            )
+            buttons.append({"title": title, "payload": make_payload("inform", {"booking_ref": b.ref}, BOT)})
+        dispatcher.utter_message(response="utter_ask_booking_ref", buttons=buttons)
+        return []
+
+
+class ValidateChangeBookingForm(BookingRefValidation):
+    def name(self) -> str:
+        return "validate_change_booking_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        if any(tracker.get_slot(s) is not None for s in ("new_date", "new_time", "new_party_size")):
+            return ["booking_ref", "change_confirmed"]
+        field = tracker.get_slot("change_field")
+        wanted = {"time": "new_time", "date": "new_date", "party_size": "new_party_size"}.get(
+            field or "", "change_field"
+        )
+        return ["booking_ref", wanted, "change_confirmed"]
+
+    async def current(self, tracker: Tracker) -> tuple[BookingRow, Restaurant] | None:
+        ref = tracker.get_slot("booking_ref")
+        booking = await self.w.booking(ref) if ref else None
+        r = self.w.catalog.get(booking.resource_id) if booking else None
+        return (booking, r) if booking is not None and r is not None else None
+
+    async def validate_change_field(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"change_field": value if value in {"time", "date", "party_size"} else None}
+
+    async def check(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        *,
+        day: date | None = None,
+        clock: time | None = None,
+        size: int | None = None,
+    ) -> bool:
+        found = await self.current(tracker)
+        if found is None:
+            return True  # the booking is asked (and checked) first
+        booking, r = found
+        lang = tracker.language
+        start = booking.starts_at.astimezone(self.w.tz)
+        new_day = day or (
+            date.fromisoformat(tracker.get_slot("new_date")) if tracker.get_slot("new_date") else start.date()
+        )
+        new_clock = clock or (
+            parse_clock(tracker.get_slot("new_time")) if tracker.get_slot("new_time") else start.time()
+        )
+        new_size = size or int(tracker.get_slot("new_party_size") or booking.party_size)
+        new_clock = r.align(new_clock)
+        at = datetime.combine(new_day, new_clock, self.w.tz)
+        if not r.takes_booking_at(new_clock, new_day):
+            if not r.open_on(new_day):
+                dispatcher.utter_message(
+                    response="utter_closed_day",
+                    name=r.name,
+                    day=format_date(new_day, lang, self.w.now().date()),
+                    open_days=self.w.open_days(r, lang),
+                )
+            else:
+                hours = ", ".join(
+                    f"{format_time(a, lang)}–{format_time(b, lang)}" for a, b in r.ranges(new_day)
+                )
+                dispatcher.utter_message(
+                    response="utter_closed_time",
+                    name=r.name,
+                    time=format_time(new_clock, lang),
+                    day=format_date(new_day, lang, self.w.now().date()),
+                    hours=hours,
+                )
+            return False
+        if at < self.w.earliest():
+            dispatcher.utter_message(response="utter_past_time")
+            return False
+        if new_size > r.max_party_size or new_size < MIN_PARTY:
+            dispatcher.utter_message(
+                response="utter_party_size_invalid", max=r.max_party_size, name=r.name, phone=r.phone
+            )
+            return False
+        own = booking.party_size if at == start else 0
+        left = await self.w.availability.seats_left([(r, at)])
+        if left[(r.id, at)] + own < new_size:
+            await offer_other_times(self.w, dispatcher, r, at, new_size, lang)
+            return False
+        return True
+
+    async def validate_new_date(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        day = date.fromisoformat(str(value))
+        ok = await self.check(dispatcher, tracker, day=day)
+        return {"new_date": day.isoformat() if ok else None, "change_confirmed": None}
+
+    async def validate_new_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        clock = parse_clock(str(value))
+        ok = await self.check(dispatcher, tracker, clock=clock)
+        found = await self.current(tracker)
+        aligned = found[1].align(clock) if found else clock
+        return {"new_time": aligned.strftime("%H:%M") if ok else None, "change_confirmed": None}
+
+    async def validate_new_party_size(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if not isinstance(value, int | float) or not float(value).is_integer() or value < MIN_PARTY:
+            dispatcher.utter_message(response="utter_party_size_not_number")
+            return {"new_party_size": None}
+        ok = await self.check(dispatcher, tracker, size=int(value))
+        return {"new_party_size": int(value) if ok else None, "change_confirmed": None}
+
+
+def proposed_change(world: World, tracker: Tracker, booking: BookingRow) -> tuple[datetime, int]:
+    start = booking.starts_at.astimezone(world.tz)
+    day = date.fromisoformat(tracker.get_slot("new_date")) if tracker.get_slot("new_date") else start.date()
+    clock = parse_clock(tracker.get_slot("new_time")) if tracker.get_slot("new_time") else start.time()
+    size = int(tracker.get_slot("new_party_size") or booking.party_size)
+    return datetime.combine(day, clock, world.tz), size
+
+
+CHANGE_SLOTS = ("new_date", "new_time", "new_party_size", "change_field", "change_confirmed")
+
+
+class ActionAskChangeConfirmed(RestaurantAction):
+    action_name = "action_ask_change_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        booking = await self.w.booking(tracker.get_slot("booking_ref"))
+        if booking is None:
+            return [ActiveLoop(None)]
+        r = self.w.catalog.get(booking.resource_id)
+        at, size = proposed_change(self.w, tracker, booking)
+        lang = tracker.language
+        dispatcher.utter_message(
+            response="utter_ask_change_confirmed",
+            ref=booking.ref,
+            name=r.name if r else booking.resource_id,
+            when=self.w.when(at, lang),
+            people=people(size, lang),
+        )
+        return []
+
+
+class ActionChangeBooking(RestaurantAction):
+    action_name = "action_change_booking"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        reset: list[Event] = [SlotSet(s, None) for s in CHANGE_SLOTS]
+        booking = await self.w.booking(tracker.get_slot("booking_ref"))
+        r = self.w.catalog.get(booking.resource_id) if booking else None
+        if booking is None or r is None:
+            return reset
+        if tracker.get_slot("change_confirmed") is not True:
+            dispatcher.utter_message(response="utter_change_dropped", ref=booking.ref)
+            return reset
+        at, size = proposed_change(self.w, tracker, booking)
+        start = booking.starts_at.astimezone(self.w.tz)
+        lang = tracker.language
+        if at == start and size == booking.party_size:
+            dispatcher.utter_message(response="utter_nothing_changed")
+            return reset
+        own = booking.party_size if at == start else 0
+        left = await self.w.availability.seats_left([(r, at)])
+        if left[(r.id, at)] + own < size:
+            dispatcher.utter_message(response="utter_slot_taken", name=r.name, when=self.w.when(at, lang))
+            await offer_other_times(self.w, dispatcher, r, at, size, lang)
+            return reset
+        now = self.w.now()
+
+        def write(conn: Any) -> None:
+            if at == start:
+                if size > booking.party_size:
+                    reserve(conn, BOT, r.id, at, size - booking.party_size, r.capacity_per_slot)
+                else:
+                    release(conn, BOT, r.id, at, booking.party_size - size)
+            else:
+                reserve(conn, BOT, r.id, at, size, r.capacity_per_slot)
+                release(conn, BOT, r.id, start, booking.party_size)
+            update_booking(
+                conn, booking.id, expected_status=CONFIRMED, now=now, starts_at=at, party_size=size
+            )
+
+        self.w.ctx.store.stage(write)
+        dispatcher.utter_message(
+            response="utter_changed",
+            ref=booking.ref,
+            name=r.name,
+            when=self.w.when(at, lang),
+            people=people(size, lang),
+        )
+        return reset
+
+
+class ValidateCancelBookingForm(BookingRefValidation):
+    def name(self) -> str:
+        return "validate_cancel_booking_form"
+
+
+class ActionAskCancelConfirmed(RestaurantAction):
+    action_name = "action_ask_cancel_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        booking = await self.w.booking(tracker.get_slot("booking_ref"))
+        if booking is None:
+            return [ActiveLoop(None)]
+        r = self.w.catalog.get(booking.resource_id)
+        lang = tracker.language
+        dispatcher.utter_message(
+            response="utter_ask_cancel_confirmed",
+            ref=booking.ref,
+            name=r.name if r else booking.resource_id,
+            when=self.w.when(booking.starts_at.astimezone(self.w.tz), lang),
+            people=people(booking.party_size, lang),
+        )
+        return []
+
+
+class ActionCancelBooking(RestaurantAction):
+    action_name = "action_cancel_booking"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[Event]:
+        reset: list[Event] = [SlotSet("cancel_confirmed", None), SlotSet("booking_ref", None)]
+        booking = await self.w.booking(tracker.get_slot("booking_ref"))
+        if booking is None:
+            return reset
+        r = self.w.catalog.get(booking.resource_id)
+        name = r.name if r else booking.resource_id
+        if tracker.get_slot("cancel_confirmed") is not True:
+            dispatcher.utter_message(response="utter_kept_booking", ref=booking.ref)
+            return reset
+        now = self.w.now()
+
+        def write(conn: Any) -> None:
+            update_booking(conn, booking.id, expected_status=CONFIRMED, now=now, status=CANCELLED)
+            release(conn, BOT, booking.resource_id, booking.starts_at, booking.party_size)
+
+        self.w.ctx.store.stage(write)
+        dispatcher.utter_message(response="utter_cancelled_booking", ref=booking.ref, name=name)
+        return reset
+
+
+def create_actions(ctx: BotContext) -> list[Action]:
+    """Every action of the restaurant bot, built with what it needs."""
+    world = World(ctx, Catalog.load(ctx.data_dir))
+    search = ActionSearchRestaurants(world)
+    return [
+        ValidateSlotMappings(world),
+        search,
+        ValidateBookingForm(world),
+        ActionAskRestaurant(world, search),
+        ActionAskTime(world),
+        ActionAskConfirmed(world),
+        ActionBookTable(world),
+        ActionRestaurantAddress(world),
+        ActionRestaurantDiet(world),
+        ActionRestaurantHours(world),
+        ActionListBookings(world),
+        ActionAskBookingRef(world),
+        ValidateChangeBookingForm(world),
+        ActionAskChangeConfirmed(world),
+        ActionChangeBooking(world),
+        ValidateCancelBookingForm(world),
+        ActionAskCancelConfirmed(world),
+        ActionCancelBooking(world),
+    ]
