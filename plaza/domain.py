@@ -69,6 +69,10 @@ class Form(_Strict):
     leave_on: list[str] = Field(default_factory=list)
     """Intents that end the form (then run their own rule) when they do not answer its question:
     a new search typed at "Shall I book it?" is a new search, not an answer."""
+    leave_on_slots: list[str] = Field(default_factory=list)
+    """Slots the form does not ask for that mean the user moved on when a message sets them,
+    whatever its intent: "an indian for 4 at 9pm" while booking an Italian place is a new search,
+    though it also answers "for how many?"."""
 
 
 class Rule(_Strict):
@@ -184,6 +188,18 @@ class BotDomain(_Strict):
                 f"form {fname!r} requires slot {s!r}, which is not declared"
                 for s in form.required_slots
                 if s not in self.slots
+            )
+            problems.extend(
+                f"form {fname!r}: leave_on_slots names {s!r}, which is not a declared slot"
+                if s not in self.slots
+                else f"form {fname!r}: leave_on_slots names {s!r}, which the form requires"
+                for s in form.leave_on_slots
+                if s not in self.slots or s in form.required_slots
+            )
+            problems.extend(
+                f"form {fname!r}: leave_on names unknown intent {i!r}"
+                for i in form.leave_on
+                if i not in intents
             )
         steps_known = known_actions | set(self.forms) | set(self.responses)
         for rule in self.rules:

@@ -146,7 +146,13 @@ def test_domain_check_names_every_problem() -> None:
         update={
             "rules": [*DOMAIN.rules, DOMAIN.rules[0].model_copy(update={"steps": ["action_missing"]})],
             "forms": {
-                "form": DOMAIN.forms["form"].model_copy(update={"required_slots": ["cuisine", "nope"]})
+                "form": DOMAIN.forms["form"].model_copy(
+                    update={
+                        "required_slots": ["cuisine", "nope"],
+                        "leave_on": ["no_such_intent"],
+                        "leave_on_slots": ["cuisine", "ghost"],
+                    }
+                )
             },
         }
     )
@@ -155,6 +161,9 @@ def test_domain_check_names_every_problem() -> None:
     text = str(info.value)
     assert "action_missing" in text
     assert "'nope'" in text
+    assert "leave_on names unknown intent 'no_such_intent'" in text
+    assert "leave_on_slots names 'ghost', which is not a declared slot" in text
+    assert "leave_on_slots names 'cuisine', which the form requires" in text
     DOMAIN.check(known_actions=set(), common_intents={"affirm"})
 
 

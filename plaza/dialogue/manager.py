@@ -264,12 +264,15 @@ class _Turn:
         """Whether the user moved on from the form.
 
         Yes for a confident `leave_on` intent that did not answer the question, or that says
-        things the form does not ask about (a new search naming a cuisine).
+        things the form does not ask about (a new search naming a cuisine); and for any message
+        that sets one of the form's `leave_on_slots` (its intent's own rule then runs).
         """
         spec = self.rt.domain.forms[form]
+        answered = self.slots_answered()
+        if answered & set(spec.leave_on_slots) and self.rt.domain.rule_for_intent(self.intent) is not None:
+            return True
         if self.intent not in spec.leave_on or self.parse.intent.confidence < self.policy.fallback_threshold:
             return False
-        answered = self.slots_answered()
         requested = self.bs.requested_slot
         return requested is None or requested not in answered or bool(answered - set(spec.required_slots))
 
