@@ -35,7 +35,7 @@ from plaza.dialogue.events import (
     event_from_dict,
 )
 from plaza.dialogue.payload import make_payload
-from plaza.dialogue.slots import extract_slot_events
+from plaza.dialogue.slots import extract_slot_events, mapped_slot_values
 from plaza.dialogue.state import REQUESTED_SLOT, BotState, ConversationState
 from plaza.domain import localize
 from plaza.errors import ActionError, ConfigError
@@ -265,12 +265,15 @@ class _Turn:
 
         Yes for a confident `leave_on` intent that did not answer the question, or that says
         things the form does not ask about (a new search naming a cuisine); and for any message
-        that sets one of the form's `leave_on_slots` (its intent's own rule then runs).
+        that names one of the form's `leave_on_slots`, even with the value it already has (its
+        intent's own rule then runs).
         """
         spec = self.rt.domain.forms[form]
         answered = self.slots_answered()
-        if answered & set(spec.leave_on_slots) and self.rt.domain.rule_for_intent(self.intent) is not None:
-            return True
+        if spec.leave_on_slots and self.rt.domain.rule_for_intent(self.intent) is not None:
+            named = mapped_slot_values(self.rt.domain, self.bs, self.state.latest_message)
+            if named.keys() & set(spec.leave_on_slots):
+                return True
         if self.intent not in spec.leave_on or self.parse.intent.confidence < self.policy.fallback_threshold:
             return False
         requested = self.bs.requested_slot

@@ -52,10 +52,10 @@ def _value(mapping: SlotMapping, slot_type: str, parse: Mapping[str, Any], inten
             return None
 
 
-def extract_slot_events(domain: BotDomain, state: BotState, parse: Mapping[str, Any]) -> list[SlotSet]:
-    """SlotSet events for every mapped slot this message fills (first matching mapping wins)."""
+def mapped_slot_values(domain: BotDomain, state: BotState, parse: Mapping[str, Any]) -> dict[str, Any]:
+    """Every slot this message's mappings fill, with its value, changed or not (first mapping wins)."""
     intent = str((parse.get("intent") or {}).get("name") or "")
-    events: list[SlotSet] = []
+    values: dict[str, Any] = {}
     for name, slot in domain.slots.items():
         for mapping in slot.mappings:
             if mapping.type == "custom" or not _intent_allowed(mapping, intent):
@@ -65,7 +65,15 @@ def extract_slot_events(domain: BotDomain, state: BotState, parse: Mapping[str, 
             value = _value(mapping, slot.type, parse, intent)
             if value is None:
                 continue
-            if state.slots.get(name) != value:
-                events.append(SlotSet(name, value))
+            values[name] = value
             break
-    return events
+    return values
+
+
+def extract_slot_events(domain: BotDomain, state: BotState, parse: Mapping[str, Any]) -> list[SlotSet]:
+    """SlotSet events for every mapped slot this message changes."""
+    return [
+        SlotSet(name, value)
+        for name, value in mapped_slot_values(domain, state, parse).items()
+        if state.slots.get(name) != value
+    ]
