@@ -40,17 +40,22 @@ class BookingRow:
     details: dict[str, Any]
 
 
-def _row(r: Any) -> BookingRow:
+_ROW_COLUMNS = ("id", "ref", "bot", "resource_id", "user_id", "starts_at", "party_size", "status", "details")
+"""What a BookingRow is read from, in this order (statements return plain tuples)."""
+
+
+def _row(r: Sequence[Any]) -> BookingRow:
+    id_, ref, bot, resource_id, user_id, starts_at, party_size, status, details = r
     return BookingRow(
-        id=int(r.id),
-        ref=str(r.ref),
-        bot=str(r.bot),
-        resource_id=str(r.resource_id),
-        user_id=int(r.user_id),
-        starts_at=datetime_from_driver(r.starts_at),
-        party_size=int(r.party_size),
-        status=str(r.status),
-        details=dict(json_from_driver(getattr(r, "details", None)) or {}),
+        id=int(id_),
+        ref=str(ref),
+        bot=str(bot),
+        resource_id=str(resource_id),
+        user_id=int(user_id),
+        starts_at=datetime_from_driver(starts_at),
+        party_size=int(party_size),
+        status=str(status),
+        details=dict(json_from_driver(details) or {}),
     )
 
 
@@ -199,16 +204,7 @@ def create_booking(
 
 
 _bookings_of_user = Prepared(
-    select(
-        bookings.c.id,
-        bookings.c.ref,
-        bookings.c.bot,
-        bookings.c.resource_id,
-        bookings.c.user_id,
-        bookings.c.starts_at,
-        bookings.c.party_size,
-        bookings.c.status,
-    )
+    select(*(bookings.c[name] for name in _ROW_COLUMNS))
     .where(
         bookings.c.bot == bindparam("b_bot"),
         bookings.c.user_id == bindparam("b_user"),
@@ -218,7 +214,9 @@ _bookings_of_user = Prepared(
     .order_by(bookings.c.starts_at, bookings.c.id)
     .limit(bindparam("b_limit"))
 )
-_booking_by_ref = Prepared(select(bookings).where(bookings.c.ref == bindparam("b_ref")))
+_booking_by_ref = Prepared(
+    select(*(bookings.c[name] for name in _ROW_COLUMNS)).where(bookings.c.ref == bindparam("b_ref"))
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
