@@ -5,8 +5,8 @@
 - PostgreSQL: an `AsyncEngine` on asyncpg; `fn` runs through `AsyncConnection.run_sync`.
 - SQLite: the work is CPU on a local file, so it runs on the event loop's own thread, where it
   costs least. bench/db_drivers.py, one turn's commit on the reference 2-core machine: aiosqlite
-  (a thread hop per statement) 248/s, one hop per transaction 871/s, inline 1,371/s, inline with
-  prepared statements (plaza.storage.prepared) 3,271/s, raw sqlite3 6,037/s. Blocking is kept
+  (a thread hop per statement) 463/s, one hop per transaction 1,319/s, inline 1,844/s, inline with
+  prepared statements (plaza.storage.prepared) 6,533/s, raw sqlite3 9,183/s. Blocking is kept
   short by design: WAL mode (readers never wait for the writer), checkpoints moved to a background
   thread, and a write that finds the database locked by another process (a `plaza chat` next to
   `plaza run`) goes to a writer thread that waits for the lock there, not on the loop. With

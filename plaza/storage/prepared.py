@@ -1,12 +1,13 @@
 """Hot-path statements: written with SQLAlchemy Core, compiled once per dialect, run at driver level.
 
-A Core `execute()` costs ~250 µs of Python on this project's reference machine; the same statement
-through `Connection.exec_driver_sql` costs ~50 µs: a turn's commit runs 2.4x faster this way
-(bench/db_drivers.py: 1,371 vs 3,271 commits/s). The handful of statements
-every turn runs (tracker update, message and event inserts, seat lookups) go through `Prepared`;
-everything else uses Core or the ORM as usual. Values are converted here the way SQLAlchemy's
-types would store them (JSON text; naive-UTC datetime text on SQLite), so rows written either way
-read back the same.
+A Core `execute()` compiles and wraps each statement in Python that costs more than SQLite takes
+to run it. A primary-key SELECT through `Connection.exec_driver_sql` costs ~35 µs on this
+project's reference machine, on the sqlite3 connection itself ~10 µs; a turn's commit runs 3.5x
+faster this way than with Core (bench/db_drivers.py, one run: 1,844 vs 6,533 commits/s). The
+handful of statements every turn runs (tracker update, message and event inserts, seat lookups)
+go through `Prepared`; everything else uses Core or the ORM as usual. Values are converted here
+the way SQLAlchemy's types would store them (JSON text; naive-UTC datetime text on SQLite), so
+rows written either way read back the same.
 """
 
 from __future__ import annotations
