@@ -322,23 +322,23 @@ class ValidateSlotMappings(ValidationAction):
                     out[time_slot] = f"{value + 12 if value < 11 else value:02d}:00"
         return out
 
+    def _when_slot(self, tracker: Tracker, slot: str, purpose: str) -> dict[str, Any]:
+        """One of the day/time slots of the booking ("book") or of the change ("change")."""
+        if self._purpose(tracker) != purpose:
+            return {}
+        prefix = "new_" if purpose == "change" else ""
+        found = self._when(tracker, f"{prefix}date", f"{prefix}time", implied=purpose == "book")
+        return {slot: found[slot]} if slot in found else {}
+
     def extract_date(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return (
-            {k: v for k, v in self._when(tracker, "date", "time").items() if k == "date"}
-            if self._purpose(tracker) == "book"
-            else {}
-        )
+        return self._when_slot(tracker, "date", "book")
 
     def extract_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return (
-            {k: v for k, v in self._when(tracker, "date", "time").items() if k == "time"}
-            if self._purpose(tracker) == "book"
-            else {}
-        )
+        return self._when_slot(tracker, "time", "book")
 
     def extract_party_size(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -351,22 +351,12 @@ class ValidateSlotMappings(ValidationAction):
     def extract_new_date(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        found = (
-            self._when(tracker, "new_date", "new_time", implied=False)
-            if self._purpose(tracker) == "change"
-            else {}
-        )
-        return {k: v for k, v in found.items() if k == "new_date"}
+        return self._when_slot(tracker, "new_date", "change")
 
     def extract_new_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        found = (
-            self._when(tracker, "new_date", "new_time", implied=False)
-            if self._purpose(tracker) == "change"
-            else {}
-        )
-        return {k: v for k, v in found.items() if k == "new_time"}
+        return self._when_slot(tracker, "new_time", "change")
 
     def extract_new_party_size(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
