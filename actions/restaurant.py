@@ -99,6 +99,8 @@ class WhenSaid:
     day: date | None = None
     implied_day: date | None = None
     at: time | None = None
+    either_half_day: bool = False
+    """An hour said without am/pm ("tomorrow at 8"): the other 12-hour reading is possible."""
 
 
 def when_said(tracker: Tracker, tz: Any) -> WhenSaid:
@@ -124,7 +126,12 @@ def when_said(tracker: Tracker, tz: Any) -> WhenSaid:
         has_date = from_button or bool(info.get("has_date", True))
         has_time = from_button or bool(info.get("has_time", grain in {"hour", "minute", "second"}))
         clock = moment.time().replace(second=0, microsecond=0) if has_time else None
-        return WhenSaid(day=moment.date() if has_date else None, implied_day=moment.date(), at=clock)
+        return WhenSaid(
+            day=moment.date() if has_date else None,
+            implied_day=moment.date(),
+            at=clock,
+            either_half_day=bool(info.get("either_half_day")),
+        )
     return WhenSaid()
 
 
@@ -246,6 +253,18 @@ class World:
         ]
         return ", ".join(names)
 
+    def evening_reading(self, at: time, day: date, restaurant: Restaurant | None) -> time:
+        """Read "tomorrow at 8" to a restaurant as 8 pm when tables are booked then and not at 8 am."""
+        if at.hour >= 12:
+            return at
+        pm = at.replace(hour=at.hour + 12)
+        places = [restaurant] if restaurant is not None else self.catalog.find()
+
+        def bookable(t: time) -> bool:
+            return any(r.takes_booking_at(r.align(t), day) for r in places)
+
+        return pm if not bookable(at) and bookable(pm) else at
+
     async def my_bookings(self, user_id: int) -> list[BookingRow]:
         after = self.now()
         return await self.ctx.store.read(lambda conn: user_bookings(conn, BOT, user_id, starting_after=after))
@@ -314,7 +333,12 @@ class ValidateSlotMappings(ValidationAction):
         ):
             out[date_slot] = said.implied_day.isoformat()
         if said.at is not None:
-            out[time_slot] = said.at.strftime("%H:%M")
+            at = said.at
+            if said.either_half_day:
+                day_slot = out.get(date_slot) or tracker.get_slot(date_slot)
+                day = date.fromisoformat(day_slot) if day_slot else said.implied_day or self.w.now().date()
+                at = self.w.evening_reading(at, day, self.w.catalog.get(tracker.get_slot("restaurant")))
+            out[time_slot] = at.strftime("%H:%M")
         elif tracker.get_slot("requested_slot") == time_slot:
             for entity in latest_entities(tracker, "number"):  # "8" when asked "at what time?"
                 value = entity.get("value")

@@ -94,6 +94,12 @@ async def test_model_parse_returns_rasas_parse_shape(client: TestClient) -> None
         assert 0 <= e["start"] < e["end"] <= len(text)
 
 
+async def test_model_parse_detects_a_one_word_message_like_a_first_message(client: TestClient) -> None:
+    for text, language, intent in [("salut", "fr", "greet"), ("hello", "en", "greet")]:
+        parse = await (await client.post("/model/parse", json={"text": text})).json()
+        assert (parse["language"], parse["intent"]["name"]) == (language, intent)
+
+
 async def test_a_redelivered_message_is_answered_once_with_the_same_replies(
     client: TestClient, plaza: Plaza
 ) -> None:

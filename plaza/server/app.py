@@ -15,6 +15,7 @@ from plaza.app import Plaza
 from plaza.bots import CONCIERGE
 from plaza.connector import Connector
 from plaza.errors import BadInput
+from plaza.router import FIRST_MESSAGE_LANGUAGE_CONFIDENCE
 from plaza.server.errors import error_middleware
 from plaza.server.requests import MAX_BODY_BYTES, json_object, text_field
 
@@ -61,8 +62,9 @@ async def model_parse(request: web.Request) -> web.Response:
     nlu = plaza.nlu
     if language is None:
         detected, confidence = nlu.detect_language(text) if text else (plaza.config.default_language, 0.0)
+        # a parse has no conversation behind it: decide as for a conversation's first message
         language = (
-            detected if confidence >= plaza.config.nlu.language_confidence else plaza.config.default_language
+            detected if confidence >= FIRST_MESSAGE_LANGUAGE_CONFIDENCE else plaza.config.default_language
         )
     if bot is None:
         ranking = nlu.route(text, language)

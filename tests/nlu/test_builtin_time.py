@@ -37,7 +37,8 @@ SAME = None
 
 
 def check(text: str, lang: str, span: str | None, value: Any, flags: str, now: datetime = NOW) -> None:
-    """`flags`: the grain, then "date" / "time" when has_date / has_time, "~" when approximate."""
+    """`flags`: the grain, then "date" / "time" when has_date / has_time, "~" when approximate,
+    "12h" when the hour has two 12-hour readings (either_half_day)."""
     span = text if span is None else span
     found = times(text, lang, now)
     assert len(found) == 1, [(e.text, e.value) for e in found]
@@ -54,6 +55,8 @@ def check(text: str, lang: str, span: str | None, value: Any, flags: str, now: d
     }
     if "~" in words:
         info["approximate"] = True
+    if "12h" in words:
+        info["either_half_day"] = True
     assert dict(entity.additional_info or {}) == info
     assert entity.entity == "time"
     assert entity.extractor == "builtin"
@@ -71,12 +74,12 @@ FRENCH = [
     ("20h30", SAME, t("2026-11-21 20:30"), "minute time"),
     ("19h", SAME, t("2026-11-21 19:00"), "hour time"),
     ("19:45", SAME, t("2026-11-21 19:45"), "minute time"),
-    ("à 8h", SAME, t("2026-11-21 20:00"), "hour time"),
+    ("à 8h", SAME, t("2026-11-21 20:00"), "hour time 12h"),
     ("à 08h", SAME, t("2026-11-22 08:00"), "hour time"),
     ("à 7 heures du soir", SAME, t("2026-11-21 19:00"), "hour time"),
     ("à 2h du matin", SAME, t("2026-11-22 02:00"), "hour time"),
-    ("huit heures et demie", SAME, t("2026-11-21 20:30"), "minute time"),
-    ("huit heures moins le quart", SAME, t("2026-11-21 19:45"), "minute time"),
+    ("huit heures et demie", SAME, t("2026-11-21 20:30"), "minute time 12h"),
+    ("huit heures moins le quart", SAME, t("2026-11-21 19:45"), "minute time 12h"),
     ("vingt heures quinze", SAME, t("2026-11-21 20:15"), "minute time"),
     ("midi", SAME, t("2026-11-22 12:00"), "hour time"),
     ("minuit", SAME, t("2026-11-22 00:00"), "hour time"),
@@ -135,25 +138,25 @@ ENGLISH = [
     ("in half an hour", SAME, t("2026-11-21 15:30"), "minute date time"),
     ("2 hours from now", SAME, t("2026-11-21 17:00"), "minute date time"),
     ("tomorrow at 8pm", SAME, t("2026-11-22 20:00"), "hour date time"),
-    ("tomorrow at 8", SAME, t("2026-11-22 08:00"), "hour date time"),
-    ("today at 8", SAME, t("2026-11-21 20:00"), "hour date time"),
+    ("tomorrow at 8", SAME, t("2026-11-22 08:00"), "hour date time 12h"),
+    ("today at 8", SAME, t("2026-11-21 20:00"), "hour date time 12h"),
     ("8:30 pm", SAME, t("2026-11-21 20:30"), "minute time"),
     ("8.30pm", SAME, t("2026-11-21 20:30"), "minute time"),
     ("7pm", SAME, t("2026-11-21 19:00"), "hour time"),
     ("7 p.m.", SAME, t("2026-11-21 19:00"), "hour time"),
     ("at 11am", SAME, t("2026-11-22 11:00"), "hour time"),
-    ("at 8", SAME, t("2026-11-21 20:00"), "hour time"),
-    ("at 3:30", SAME, t("2026-11-21 15:30"), "minute time"),
+    ("at 8", SAME, t("2026-11-21 20:00"), "hour time 12h"),
+    ("at 3:30", SAME, t("2026-11-21 15:30"), "minute time 12h"),
     ("at noon", SAME, t("2026-11-22 12:00"), "hour time"),
     ("midnight", SAME, t("2026-11-22 00:00"), "hour time"),
-    ("at eight o'clock", SAME, t("2026-11-21 20:00"), "hour time"),
+    ("at eight o'clock", SAME, t("2026-11-21 20:00"), "hour time 12h"),
     ("seven thirty pm", SAME, t("2026-11-21 19:30"), "minute time"),
-    ("a quarter past eight", SAME, t("2026-11-21 20:15"), "minute time"),
-    ("half past 7", SAME, t("2026-11-21 19:30"), "minute time"),
-    ("ten to nine", SAME, t("2026-11-21 20:50"), "minute time"),
+    ("a quarter past eight", SAME, t("2026-11-21 20:15"), "minute time 12h"),
+    ("half past 7", SAME, t("2026-11-21 19:30"), "minute time 12h"),
+    ("ten to nine", SAME, t("2026-11-21 20:50"), "minute time 12h"),
     ("a quarter to noon", SAME, t("2026-11-22 11:45"), "minute time"),
     ("around 8pm", SAME, t("2026-11-21 20:00"), "hour time ~"),
-    ("8ish", SAME, t("2026-11-21 20:00"), "hour time ~"),
+    ("8ish", SAME, t("2026-11-21 20:00"), "hour time ~ 12h"),
     ("8 tonight", SAME, t("2026-11-21 20:00"), "hour date time"),
     ("at 7 tonight", SAME, t("2026-11-21 19:00"), "hour date time"),
     ("eight this evening", SAME, t("2026-11-21 20:00"), "hour date time"),
@@ -189,8 +192,8 @@ ENGLISH = [
     ("between 7 and 8pm", SAME, ivl(t("2026-11-21 19:00"), t("2026-11-21 20:00")), "hour time"),
     ("from 7 to 9", SAME, ivl(t("2026-11-21 19:00"), t("2026-11-21 21:00")), "hour time"),
     ("between seven and nine", SAME, ivl(t("2026-11-21 19:00"), t("2026-11-21 21:00")), "hour time"),
-    ("five to nine", SAME, t("2026-11-21 20:55"), "minute time"),
-    ("20 minutes to 9", SAME, t("2026-11-21 20:40"), "minute time"),
+    ("five to nine", SAME, t("2026-11-21 20:55"), "minute time 12h"),
+    ("20 minutes to 9", SAME, t("2026-11-21 20:40"), "minute time 12h"),
     ("20 past 3pm", SAME, t("2026-11-21 15:20"), "minute time"),
     ("within 2 hours", SAME, t("2026-11-21 17:00"), "minute date time"),
     ("7-9pm", SAME, ivl(t("2026-11-21 19:00"), t("2026-11-21 21:00")), "hour time"),
@@ -198,7 +201,7 @@ ENGLISH = [
     ("from Monday to Wednesday", SAME, ivl(t("2026-11-23 00:00"), t("2026-11-26 00:00")), "day date"),
     ("I'd like a table for 4 tomorrow at 8pm please", "tomorrow at 8pm",
      t("2026-11-22 20:00"), "hour date time"),
-    ("we are 3 at 7:30", "at 7:30", t("2026-11-21 19:30"), "minute time"),
+    ("we are 3 at 7:30", "at 7:30", t("2026-11-21 19:30"), "minute time 12h"),
 ]  # fmt: skip
 
 
@@ -235,7 +238,7 @@ def test_clock_time_already_past_today_is_tomorrow() -> None:
     check("at 8pm", "en", SAME, t("2026-11-22 20:00"), "hour time", now=evening)
     check("à 20h", "fr", SAME, t("2026-11-22 20:00"), "hour time", now=evening)
     # an ambiguous hour takes its next occurrence: 08:00 tomorrow once 20:00 has passed
-    check("at 8", "en", SAME, t("2026-11-22 08:00"), "hour time", now=evening)
+    check("at 8", "en", SAME, t("2026-11-22 08:00"), "hour time 12h", now=evening)
 
 
 def test_tonight_interval_is_today_even_when_started() -> None:

@@ -276,6 +276,7 @@ def _resolve(doc: Doc, group: list[_Item], now: datetime) -> Entity | None:
     today, tz = now.date(), now.tzinfo
     value: JSONValue
     kind, has_date, has_time = "value", date_spec is not None, clock is not None
+    either_half = False
 
     if period is not None:
         value, kind, grain = _period(period, now)
@@ -306,6 +307,7 @@ def _resolve(doc: Doc, group: list[_Item], now: datetime) -> Entity | None:
         elif clock is not None:
             value = _clock_on(day, clock, pod, now).isoformat()
             grain = _grain(clock)
+            either_half = len(_hours(clock, pod)) > 1
         elif day is not None and pod is not None:
             start_hour, end_hour = PARTS_OF_DAY[pod]
             value = {
@@ -320,6 +322,8 @@ def _resolve(doc: Doc, group: list[_Item], now: datetime) -> Entity | None:
     info: dict[str, JSONValue] = {"type": kind, "grain": grain, "has_date": has_date, "has_time": has_time}
     if approx:
         info["approximate"] = True
+    if either_half:
+        info["either_half_day"] = True  # "at 8": the other 12-hour reading is as plausible
     return make_entity(doc, "time", value, start, end, info)
 
 
