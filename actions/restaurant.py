@@ -10,6 +10,7 @@ offers the nearest free times instead.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -138,13 +139,14 @@ def when_said(tracker: Tracker, tz: Any) -> WhenSaid:
 def party_said(tracker: Tracker, requested: bool) -> int | None:
     """A party size from a `people` entity, or a bare number when we just asked how many."""
     for entity in latest_entities(tracker, "people"):
-        if isinstance(entity.get("value"), int | float):
-            return int(entity["value"])
+        value = entity.get("value")
+        if isinstance(value, int | float):
+            return int(value) if math.isfinite(value) else -1
     if requested:
         for entity in latest_entities(tracker, "number"):
             value = entity.get("value")
             if isinstance(value, int | float):
-                return int(value) if float(value).is_integer() else -1
+                return int(value) if math.isfinite(value) and float(value).is_integer() else -1
     return None
 
 
