@@ -56,7 +56,7 @@ from plaza.storage.bookings import (
 )
 
 SEARCH_INTENTS = frozenset({"search_restaurant", "book_table", "inform"})
-INFO_INTENTS = frozenset({"ask_address", "ask_diet", "ask_opening_hours", "my_bookings"})
+INFO_INTENTS = frozenset({"ask_address", "ask_diet", "ask_opening_hours", "ask_price", "my_bookings"})
 MAX_RESULTS = 5
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 DIET_NAMES = {
@@ -915,6 +915,23 @@ class ActionRestaurantHours(RestaurantQuestion):
         return []
 
 
+PRICE_NAMES = {
+    "en": {1: "inexpensive", 2: "moderately priced", 3: "upscale", 4: "fine dining"},
+    "fr": {1: "bon marché", 2: "à prix moyens", 3: "haut de gamme", 4: "gastronomique"},
+}
+
+
+class ActionRestaurantPrice(RestaurantQuestion):
+    action_name = "action_restaurant_price"
+
+    async def answer(self, r: Restaurant, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
+        names = PRICE_NAMES.get(tracker.language, PRICE_NAMES["en"])
+        dispatcher.utter_message(
+            response="utter_price", name=r.name, level=names[r.price_level], symbols="€" * r.price_level
+        )
+        return []
+
+
 # -- the user's bookings ------------------------------------------------------------------------
 
 
@@ -1270,6 +1287,7 @@ def create_actions(ctx: BotContext) -> list[Action]:
         ActionRestaurantAddress(world),
         ActionRestaurantDiet(world),
         ActionRestaurantHours(world),
+        ActionRestaurantPrice(world),
         ActionListBookings(world),
         ActionAskBookingRef(world),
         ValidateChangeBookingForm(world),

@@ -39,6 +39,7 @@ RESTAURANT_INTENTS = frozenset(
         "ask_address",
         "ask_diet",
         "ask_opening_hours",
+        "ask_price",
         "my_bookings",
         "change_booking",
         "cancel_booking",
