@@ -430,6 +430,46 @@ class ActionSearchRestaurants(RestaurantAction):
             parts.append(people(int(party), language))
         return "(" + ", ".join(parts) + ")" if parts else ""
 
+    async def asked_which(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+        """"on sera 4 finalement" just after booking: the booking, or a new search? Ask.
+
+        Only for a bare `inform` (a party size or a time, no criteria) while the conversation's
+        last booking is still upcoming; the buttons carry what was said to either path.
+        """
+        said = [e for e in tracker.latest_message.get("entities") or [] if e.get("entity") != "number"]
+        ref = tracker.get_slot("booking_ref")
+        if (
+            tracker.get_intent_of_latest_message() != "inform"
+            or not said
+            or any(e.get("entity") not in {"people", "time"} for e in said)
+            or not isinstance(ref, str)
+        ):
+            return False
+        booking = await self.w.booking(ref)
+        r = self.w.catalog.get(booking.resource_id) if booking is not None else None
+        if booking is None or r is None or booking.status != CONFIRMED or booking.starts_at < self.w.now():
+            return False
+        lang = tracker.language
+        values = {str(e["entity"]): e.get("value") for e in said}
+        dispatcher.utter_message(
+            response="utter_booking_or_search",
+            ref=ref,
+            name=r.name,
+            when=self.w.when(booking.starts_at.astimezone(self.w.tz), lang),
+            people=people(booking.party_size, lang),
+            buttons=[
+                {
+                    "title": ("Modifier {ref}" if lang == "fr" else "Change {ref}").format(ref=ref),
+                    "payload": make_payload("change_booking", {"booking_ref": ref, **values}, BOT),
+                },
+                {
+                    "title": "Nouvelle recherche" if lang == "fr" else "New search",
+                    "payload": make_payload("search_restaurant", values, BOT),
+                },
+            ],
+        )
+        return True
+
     def matches(self, tracker: Tracker) -> tuple[list[Restaurant], list[str]]:
         """Restaurants matching the criteria, relaxing them one by one when nothing matches."""
         wanted = {k: tracker.get_slot(k) for k in ("cuisine", "district", "price", "diet")}
@@ -449,6 +489,8 @@ class ActionSearchRestaurants(RestaurantAction):
             return [
                 FollowupAction("booking_form")
             ]  # "a table at Chez Anand tonight": that place, not a search
+        if await self.asked_which(dispatcher, tracker):
+            return []
         lang = tracker.language
         found, dropped = self.matches(tracker)
         found.sort(key=lambda r: (r.price_level, r.name))
