@@ -431,7 +431,7 @@ class ActionSearchRestaurants(RestaurantAction):
         return "(" + ", ".join(parts) + ")" if parts else ""
 
     async def asked_which(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        """ "on sera 4 finalement" just after booking: the booking, or a new search? Ask.
+        """Ask, for "on sera 4 finalement" just after booking: that booking, or a new search?
 
         Only for a bare `inform` (a party size or a time, no criteria) while the conversation's
         last booking is still upcoming; the buttons carry what was said to either path.

@@ -90,22 +90,34 @@ class LevelResult:
     error_samples: list[str] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
-        lat = sorted(self.latencies)
-
-        def pct(p: float) -> float:
-            return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
-
         return {
-            "target": self.name,
-            "concurrency": self.concurrency,
-            "turns_per_s": round(self.turns / self.seconds, 1) if self.seconds else 0.0,
-            "p50_ms": round(pct(0.50), 2),
-            "p95_ms": round(pct(0.95), 2),
-            "p99_ms": round(pct(0.99), 2),
-            "errors": self.errors,
+            **level_row(self.name, self.concurrency, self.turns, self.seconds, self.latencies, self.errors),
             "last_table_taken": self.taken,
             "turns": self.turns,
         }
+
+
+def level_row(
+    target: str, concurrency: int, turns: int, seconds: float, latencies: list[float], errors: int
+) -> dict[str, Any]:
+    """One line of a load table: throughput, latency percentiles (ms) and errors.
+
+    Shared with bench/rasa_rest.py so both servers are reported by the same arithmetic.
+    """
+    lat = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
+
+    return {
+        "target": target,
+        "concurrency": concurrency,
+        "turns_per_s": round(turns / seconds, 1) if seconds else 0.0,
+        "p50_ms": round(pct(0.50), 2),
+        "p95_ms": round(pct(0.95), 2),
+        "p99_ms": round(pct(0.99), 2),
+        "errors": errors,
+    }
 
 
 class VirtualUser:
@@ -281,17 +293,43 @@ async def measure(
     return levels, ready, rss
 
 
-def conditions(args: argparse.Namespace, database: str) -> dict[str, Any]:
-    cpu = "unknown"
+TABLE_COLUMNS = [
+    ("target", "target", -7),
+    ("conc", "concurrency", 4),
+    ("turns/s", "turns_per_s", 9),
+    ("p50 ms", "p50_ms", 8),
+    ("p95 ms", "p95_ms", 8),
+    ("p99 ms", "p99_ms", 8),
+    ("errors", "errors", 7),
+]
+
+
+def print_table(rows: list[dict[str, Any]], extra: list[tuple[str, str, int]]) -> None:
+    """The load table: (title, key, width) per column, a negative width aligning left."""
+    columns = TABLE_COLUMNS + extra
+
+    def cell(value: Any, width: int) -> str:
+        return f"{value!s:<{-width}}" if width < 0 else f"{value!s:>{width}}"
+
+    print(" ".join(cell(title, width) for title, _, width in columns))
+    for row in rows:
+        print(" ".join(cell(row[key], width) for _, key, width in columns))
+
+
+def cpu_model() -> str:
     with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
+        return next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
+    return "unknown"
+
+
+def conditions(args: argparse.Namespace, database: str) -> dict[str, Any]:
     return {
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "database": database,
@@ -356,13 +394,7 @@ async def main() -> int:
         f"plaza ready in {ready:.2f}s once trained (first start on a fresh database {ready_first:.2f}s); "
         f"peak RSS {rss:.0f} MB; bare endpoint peak RSS {bare_rss:.0f} MB"
     )
-    header = f"{'target':<7} {'conc':>4} {'turns/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'taken':>6} {'turns':>7}"
-    print(header)
-    for row in report["levels"]:
-        print(
-            f"{row['target']:<7} {row['concurrency']:>4} {row['turns_per_s']:>9} {row['p50_ms']:>8} {row['p95_ms']:>8} "
-            f"{row['p99_ms']:>8} {row['errors']:>7} {row['last_table_taken']:>6} {row['turns']:>7}"
-        )
+    print_table(report["levels"], [("taken", "last_table_taken", 6), ("turns", "turns", 7)])
     for sample in report["error_samples"]:
         print("error:", sample)
     if args.json:
