@@ -90,34 +90,22 @@ class LevelResult:
     error_samples: list[str] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
+        lat = sorted(self.latencies)
+
+        def pct(p: float) -> float:
+            return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
+
         return {
-            **level_row(self.name, self.concurrency, self.turns, self.seconds, self.latencies, self.errors),
+            "target": self.name,
+            "concurrency": self.concurrency,
+            "turns_per_s": round(self.turns / self.seconds, 1) if self.seconds else 0.0,
+            "p50_ms": round(pct(0.50), 2),
+            "p95_ms": round(pct(0.95), 2),
+            "p99_ms": round(pct(0.99), 2),
+            "errors": self.errors,
             "last_table_taken": self.taken,
             "turns": self.turns,
         }
-
-
-def level_row(
-    target: str, concurrency: int, turns: int, seconds: float, latencies: list[float], errors: int
-) -> dict[str, Any]:
-    """One line of a load table: throughput, latency percentiles (ms) and errors.
-
-    Shared with bench/rasa_rest.py so both servers are reported by the same arithmetic.
-    """
-    lat = sorted(latencies)
-
-    def pct(p: float) -> float:
-        return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
-
-    return {
-        "target": target,
-        "concurrency": concurrency,
-        "turns_per_s": round(turns / seconds, 1) if seconds else 0.0,
-        "p50_ms": round(pct(0.50), 2),
-        "p95_ms": round(pct(0.95), 2),
-        "p99_ms": round(pct(0.99), 2),
-        "errors": errors,
-    }
 
 
 class VirtualUser:

@@ -26,6 +26,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from load import cpu_model  # bench/load.py
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("PLAZA_NLU_DATA", "/work/shared/data/nlu"))
 
@@ -42,14 +44,7 @@ LIMITS = {"train_seconds": 30.0, "parse_ms_p50": 2.0, "parse_ms_p99": 10.0, "pea
 
 
 def conditions() -> dict[str, str]:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem = "?"
     try:
         kb = int(Path("/proc/meminfo").read_text().split()[1])

@@ -10,17 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from plaza.bots import BotContext, BotRuntime, load_bot, load_concierge
+from plaza.bots import BotContext, BotRuntime, load_bot, load_concierge, menu_buttons
 from plaza.clock import Clock, SystemClock
 from plaza.config import AppConfig, load_config
 from plaza.dialogue.builtin_actions import ActionMenu
 from plaza.dialogue.manager import DialogueManager, Policy
-from plaza.domain import load_bot_domain, localize
 from plaza.engine import Engine
-from plaza.messages import Button
 from plaza.messaging.delivery import DeliveryMarker
 from plaza.messaging.locks import KeyedLocks
 from plaza.nlu.model import PipelineConfig
@@ -88,15 +87,10 @@ class Plaza:
     ) -> Plaza:
         tz = ZoneInfo(config.timezone)
         clock = clock or SystemClock(tz)
-        domains = {name: load_bot_domain(app_dir / "bots" / name / "bot.yml") for name in config.bots}
-
-        def menu(language: str) -> list[Button]:
-            return [Button(localize(i.title, language), i.payload) for d in domains.values() for i in d.menu]
-
-        builtin_actions = [ActionMenu(menu)]
+        bots: dict[str, BotRuntime] = {}  # filled below, before any turn shows the menu
+        builtin_actions = [ActionMenu(partial(menu_buttons, bots))]
         concierge = load_concierge(config.default_language, builtin_actions)
         store = DomainStore(db)
-        bots: dict[str, BotRuntime] = {}
         for name in config.bots:
             ctx = BotContext(
                 name=name,

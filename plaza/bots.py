@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from plaza.clock import Clock
-from plaza.domain import BotDomain, ResponseBook, load_bot_domain
+from plaza.domain import BotDomain, ResponseBook, load_bot_domain, localize
 from plaza.errors import ConfigError
+from plaza.messages import Button
 from plaza.sdk import Action, DomainDict, FormValidationAction, ValidationAction
 from plaza.storage.staging import DomainStore
 
@@ -145,3 +146,12 @@ def load_bot(
     common = set(concierge.domain.intents)
     domain.check(set(runtime.actions), common)
     return runtime
+
+
+def menu_buttons(bots: Mapping[str, BotRuntime], language: str) -> list[Button]:
+    """The installed bots' menus, in the order the app lists its bots."""
+    return [
+        Button(localize(item.title, language), item.payload)
+        for rt in bots.values()
+        for item in rt.domain.menu
+    ]

@@ -47,11 +47,9 @@ STATE_CACHE_SIZE = 50_000
 @dataclass(frozen=True, slots=True)
 class TurnResult:
     conversation_id: int
-    user_id: int
-    language: str
     replies: list[StoredReply]
-    duplicate: bool = False
     parse: ParseResult | None = None
+    """None for a re-delivered message, answered with the replies stored the first time."""
 
 
 class Engine:
@@ -64,10 +62,10 @@ class Engine:
         locks: ConversationLocks,
         clock: Clock,
         default_language: str,
-        committer: TurnCommitter | None = None,
+        committer: TurnCommitter,
     ) -> None:
         self._db = db
-        self._committer = committer or TurnCommitter(db)
+        self._committer = committer
         self._router = router
         self._dialogue = dialogue
         self._locks = locks
@@ -81,7 +79,7 @@ class Engine:
         async with self._locks.hold(ref.conversation_id):
             reseeded = False
             for _attempt in range(MAX_ATTEMPTS):
-                state = await self._state(ref.conversation_id)
+                state = await self.state(ref.conversation_id)
                 try:
                     record, result = await self._run_turn(state, inbound, ref)
                     await self._committer.commit(record)
@@ -94,9 +92,7 @@ class Engine:
                     if inbound.external_id is not None:
                         previous = await self._stored_replies(inbound.channel, inbound.external_id)
                         if previous is not None:
-                            return TurnResult(
-                                ref.conversation_id, ref.user_id, state.language, previous, True
-                            )
+                            return TurnResult(ref.conversation_id, previous)
                     if reseeded:
                         raise  # not a re-delivery, not an id collision: a real fault, logged as such
                     ids.reseed()  # another worker drew the same id node: draw again
@@ -116,6 +112,7 @@ class Engine:
         self, state: ConversationState, inbound: Inbound, ref: ConversationRef
     ) -> tuple[TurnRecord, TurnResult]:
         now = self._clock.now()
+        stamp = now.timestamp()
         understood = self._router.understand(inbound, state, now)
         state.language = understood.language
         inbound_id = ids.next()
@@ -125,12 +122,11 @@ class Engine:
             parse_data,
             inbound.channel,
             str(inbound_id),
-            timestamp=now.timestamp(),
+            timestamp=stamp,
         )
         with collect_staged_writes() as staged:
             output = await self._dialogue.respond(state, understood.bot, understood.parse, user_event, staged)
         replies = [StoredReply(ids.next(), ids.next(), r.bot, r.reply) for r in output.replies]
-        stamp = now.timestamp()
         record = TurnRecord(
             conversation_id=ref.conversation_id,
             expected_version=state.version,
@@ -148,9 +144,7 @@ class Engine:
             events=[(bot, _stamped(event.to_dict(), stamp)) for bot, event in output.events],
             staged=list(staged),
         )
-        result = TurnResult(
-            ref.conversation_id, ref.user_id, state.language, replies, False, understood.parse
-        )
+        result = TurnResult(ref.conversation_id, replies, understood.parse)
         return record, result
 
     # -- the gateway's caches -------------------------------------------------------------------
@@ -162,6 +156,8 @@ class Engine:
             return ref
         language = inbound.language or self._default_language
 
+        made: list[dict[str, Any]] = []
+
         def initial(user_id: int, conversation_id: int) -> dict[str, Any]:
             state = ConversationState(
                 conversation_id=conversation_id,
@@ -170,7 +166,8 @@ class Engine:
                 language=language,
                 bot=inbound.bot,
             )
-            return state.to_json()
+            made.append(state.to_json())
+            return made[-1]
 
         ref = await self._db.write(
             lambda conn: find_or_create_conversation(
@@ -186,13 +183,13 @@ class Engine:
         self._refs[key] = ref
         if len(self._refs) > STATE_CACHE_SIZE:
             self._refs.popitem(last=False)
+        if ref.created and made and ref.conversation_id not in self._states:
+            # the first turn needs no read: its snapshot is the one just committed
+            self._remember(ConversationState.from_json(made[-1], 0))
         return ref
 
     async def state(self, conversation_id: int) -> ConversationState:
         """The conversation's committed tracker snapshot (do not mutate it)."""
-        return await self._state(conversation_id)
-
-    async def _state(self, conversation_id: int) -> ConversationState:
         state = self._states.get(conversation_id)
         if state is not None:
             self._states.move_to_end(conversation_id)

@@ -56,12 +56,7 @@ class Router:
         payload = parse_payload(content) if content.startswith("/") else None
         if payload is not None:
             return self._from_payload(inbound, state, payload.bot, payload.intent, payload.entities)
-        language = state.language
-        if content:
-            detected, confidence = self._nlu.detect_language(content)
-            needed = FIRST_MESSAGE_LANGUAGE_CONFIDENCE if state.turns == 0 else self._language_confidence
-            if confidence >= needed:
-                language = detected
+        language = self.language_of(content, state.language, first=state.turns == 0)
         if inbound.bot is not None:
             return Understanding(inbound.bot, language, self._nlu.parse(content, inbound.bot, language, now))
         engaged = state.bot if state.bot in self._bots else None
@@ -70,16 +65,28 @@ class Router:
             engaged_parse = self._nlu.parse(content, engaged, language, now)
             if state.bot_state(engaged).active_loop is not None or self._understood(engaged_parse):
                 return Understanding(engaged, language, engaged_parse)
-        bot = self._choose_bot(engaged, content, language)
+        bot = self.choose_bot(engaged, content, language)
         if bot == engaged and engaged_parse is not None:
             return Understanding(bot, language, engaged_parse)
         return Understanding(bot, language, self._nlu.parse(content, bot or CONCIERGE, language, now))
+
+    def language_of(self, text: str, current: str, *, first: bool) -> str:
+        """The message's language when detected surely enough, else `current`.
+
+        A conversation's first message (and a parse with no conversation) decides on weaker
+        evidence than a message in a conversation whose language is known.
+        """
+        if not text:
+            return current
+        detected, confidence = self._nlu.detect_language(text)
+        needed = FIRST_MESSAGE_LANGUAGE_CONFIDENCE if first else self._language_confidence
+        return detected if confidence >= needed else current
 
     @staticmethod
     def _understood(parse: ParseResult) -> bool:
         return parse.intent.name != OUT_OF_SCOPE and parse.intent.confidence >= SWITCH_CONFIDENCE
 
-    def _choose_bot(self, engaged: str | None, text: str, language: str) -> str | None:
+    def choose_bot(self, engaged: str | None, text: str, language: str) -> str | None:
         """The router model's pick, when the engaged bot did not understand the message."""
         ranking = self._nlu.route(text, language)
         if not ranking:
@@ -116,8 +123,7 @@ class Router:
             raise UnknownPayload(f"button payload names unknown bot {named_bot!r}")
         bot = named_bot if named_bot is not None else self._owner_of(intent, inbound.bot or state.bot)
         runtime = self.runtime(bot)
-        known = set(runtime.domain.intents) | set(self._concierge.domain.intents)
-        if intent not in known:
+        if intent not in runtime.domain.intents and intent not in self._concierge.domain.intents:
             where = f"bot {runtime.name!r}" if bot else "any bot"
             raise UnknownPayload(f"button payload intent {intent!r} is not an intent of {where}")
         unknown_entities = [k for k in entities if k not in runtime.domain.entities]
@@ -138,4 +144,4 @@ class Router:
             ),
             bot=None if bot == CONCIERGE else bot,
         )
-        return Understanding(bot=None if bot == CONCIERGE else bot, language=language, parse=parse)
+        return Understanding(bot=parse.bot, language=language, parse=parse)

@@ -12,8 +12,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plaza.errors import ConfigError
+
+if TYPE_CHECKING:
+    from plaza.app import Plaza
 
 
 def _app_dir(args: argparse.Namespace) -> Path:
@@ -32,6 +36,18 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return factory
 
 
+async def _open(args: argparse.Namespace) -> Plaza:
+    """The app in `--app`, migrated and trained, with a progress bar while it trains."""
+    from plaza.app import Plaza
+    from plaza.cli.progress import ProgressBar
+
+    bar = ProgressBar()
+    try:
+        return await Plaza.open(_app_dir(args), os.environ, progress=bar)
+    finally:
+        bar.close()
+
+
 def run(args: argparse.Namespace) -> int:
     """`plaza run`: migrate, train what changed, serve HTTP until interrupted."""
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
@@ -41,15 +57,11 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from plaza.app import Plaza
-    from plaza.cli.progress import ProgressBar
     from plaza.connector import load_connector
     from plaza.server.app import build_app
 
     started = time.perf_counter()
-    bar = ProgressBar()
-    plaza = await Plaza.open(_app_dir(args), os.environ, progress=bar)
-    bar.close()
+    plaza = await _open(args)
     try:
         connectors = [load_connector(name, plaza, s) for name, s in plaza.config.connectors.items()]
         app = build_app(plaza, connectors)
@@ -86,17 +98,13 @@ async def _chat(args: argparse.Namespace) -> int:
     import aiohttp
 
     from connectors.cli import chat_loop, in_process, over_rest
-    from plaza.app import Plaza
-    from plaza.cli.progress import ProgressBar
 
     sender = args.sender or f"terminal-{secrets.token_hex(4)}"
     if args.url:
         async with aiohttp.ClientSession() as session:
             await chat_loop(over_rest(session, args.url), sender=sender, language=args.lang)
         return 0
-    bar = ProgressBar()
-    plaza = await Plaza.open(_app_dir(args), os.environ, progress=bar)
-    bar.close()
+    plaza = await _open(args)
     try:
         if args.lang is not None and args.lang not in plaza.config.languages:
             raise ConfigError(f"--lang {args.lang!r} is not one of {plaza.config.languages}")
@@ -107,7 +115,6 @@ async def _chat(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
-    from plaza.bots import BotContext  # noqa: F401  (import cost paid here, not at parse time)
     from plaza.cli.progress import ProgressBar
     from plaza.config import load_config
     from plaza.domain import load_bot_domain

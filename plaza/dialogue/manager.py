@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from plaza.bots import CONCIERGE, BotRuntime
+from plaza.bots import CONCIERGE, BotRuntime, menu_buttons
 from plaza.dialogue.events import (
     ActionExecuted,
     ActionExecutionRejected,
@@ -372,11 +372,7 @@ class DialogueManager:
         return self._bots[bot]
 
     def menu(self, language: str) -> list[Button]:
-        return [
-            Button(localize(item.title, language), item.payload)
-            for rt in self._bots.values()
-            for item in rt.domain.menu
-        ]
+        return menu_buttons(self._bots, language)
 
     async def respond(
         self,

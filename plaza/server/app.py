@@ -15,7 +15,6 @@ from plaza.app import Plaza
 from plaza.bots import CONCIERGE
 from plaza.connector import Connector
 from plaza.errors import BadInput
-from plaza.router import FIRST_MESSAGE_LANGUAGE_CONFIDENCE
 from plaza.server.errors import error_middleware
 from plaza.server.requests import MAX_BODY_BYTES, json_object, text_field
 
@@ -59,17 +58,12 @@ async def model_parse(request: web.Request) -> web.Response:
         raise BadInput(f"unknown bot {bot!r}; installed: {sorted(plaza.bots)}")
     if language is not None and language not in plaza.config.languages:
         raise BadInput(f"unknown language {language!r}; configured: {plaza.config.languages}")
-    nlu = plaza.nlu
     if language is None:
-        detected, confidence = nlu.detect_language(text) if text else (plaza.config.default_language, 0.0)
         # a parse has no conversation behind it: decide as for a conversation's first message
-        language = (
-            detected if confidence >= FIRST_MESSAGE_LANGUAGE_CONFIDENCE else plaza.config.default_language
-        )
+        language = plaza.router.language_of(text, plaza.config.default_language, first=True)
     if bot is None:
-        ranking = nlu.route(text, language)
-        bot = ranking[0][0] if ranking else CONCIERGE
-    parse = nlu.parse(text, bot, language, plaza.clock.now())
+        bot = plaza.router.choose_bot(None, text, language) or CONCIERGE
+    parse = plaza.nlu.parse(text, bot, language, plaza.clock.now())
     return web.json_response(parse.to_rasa())
 
 

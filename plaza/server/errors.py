@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from plaza.errors import BadInput, ConflictError, NotFound, PlazaError
+from plaza.errors import BadInput, ConflictError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +20,8 @@ def error_response(status: int, message: str) -> web.Response:
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except BadInput as exc:
+    except (BadInput, NotFound) as exc:
         return error_response(exc.status, str(exc))
-    except NotFound as exc:
-        return error_response(404, str(exc))
     except ConflictError as exc:
         log.warning("conflict not resolved by retries on %s: %s", request.path, exc)
         return error_response(409, "the conversation is busy; retry the message")
@@ -35,9 +33,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(exc.status, exc.reason)
     except ConnectionResetError:
         raise  # the client left; aiohttp logs it at debug level
-    except PlazaError:
-        log.exception("unhandled Plaza error on %s", request.path)
-        return error_response(500, "internal error; it has been logged")
     except Exception:
         log.exception("unexpected error on %s", request.path)
         return error_response(500, "internal error; it has been logged")

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from plaza.errors import CapacityExceeded, ConflictError
 from plaza.storage.models import Booking, CapacityUse, table_of
-from plaza.storage.prepared import Prepared, datetime_from_driver, json_from_driver
+from plaza.storage.prepared import Prepared, datetime_from_driver, insert_all, json_from_driver
 
 bookings = table_of(Booking)
 capacity = table_of(CapacityUse)
@@ -159,19 +159,7 @@ def release(conn: Connection, bot: str, resource_id: str, slot: datetime, seats:
     )
 
 
-_BOOKING_COLUMNS = (
-    "ref",
-    "bot",
-    "resource_id",
-    "user_id",
-    "starts_at",
-    "party_size",
-    "status",
-    "details",
-    "created_at",
-    "updated_at",
-)
-_insert_booking = Prepared(insert(bookings).values({name: bindparam(name) for name in _BOOKING_COLUMNS}))
+_insert_booking = insert_all(bookings)
 
 
 def create_booking(

@@ -33,8 +33,6 @@ class TurnCommitter:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self.batches = 0
-        self.turns = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="plaza-turn-committer")
@@ -68,8 +66,6 @@ class TurnCommitter:
                 return
 
     async def _flush(self, batch: list[_Pending]) -> None:
-        self.batches += 1
-        self.turns += len(batch)
         try:
             if len(batch) == 1:
                 results: list[BaseException | None] = [await self._one(batch[0].turn)]

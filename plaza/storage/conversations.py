@@ -75,11 +75,9 @@ def find_or_create_conversation(
     `initial_state(user_id, conversation_id)` builds the tracker snapshot of a new conversation.
     """
     user_id = _user_for(conn, channel, channel_user_id, display_name, language)
-    row = conn.execute(
-        select(conversations.c.id).where(conversations.c.user_id == user_id, conversations.c.bot == bot)
-    ).first()
-    if row is not None:
-        return ConversationRef(user_id, int(row[0]), created=False)
+    found = _find_conversation(conn, user_id, bot)
+    if found is not None:
+        return ConversationRef(user_id, found, created=False)
     now = utcnow()
     try:
         with conn.begin_nested():
@@ -94,13 +92,18 @@ def find_or_create_conversation(
                 .values(state=initial_state(user_id, int(conv_id)))
             )
     except IntegrityError:
-        row = conn.execute(
-            select(conversations.c.id).where(conversations.c.user_id == user_id, conversations.c.bot == bot)
-        ).first()
-        if row is None:
+        found = _find_conversation(conn, user_id, bot)
+        if found is None:
             raise
-        return ConversationRef(user_id, int(row[0]), created=False)
+        return ConversationRef(user_id, found, created=False)
     return ConversationRef(user_id, int(conv_id), created=True)
+
+
+def _find_conversation(conn: Connection, user_id: int, bot: str) -> int | None:
+    row = conn.execute(
+        select(conversations.c.id).where(conversations.c.user_id == user_id, conversations.c.bot == bot)
+    ).first()
+    return None if row is None else int(row[0])
 
 
 def load_state(conn: Connection, conversation_id: int) -> tuple[dict[str, Any], int]:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, DateTime
+from sqlalchemy import JSON, Connection, DateTime, Table, bindparam, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -181,3 +181,9 @@ def _on_sqlite(conn: Connection, sql: str, params: Any, *, many: bool) -> Driver
     except sqlite3.Error as exc:
         raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
     return DriverResult(rows, cursor.rowcount)
+
+
+def insert_all(table: Table) -> Prepared:
+    """INSERT of every column but a database-assigned id, with binds named after the columns."""
+    columns = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is not False)]
+    return Prepared(insert(table).values({name: bindparam(name) for name in columns}))

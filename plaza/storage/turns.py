@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plaza.errors import ConflictError
 from plaza.messages import Reply
 from plaza.storage.models import Conversation, Delivery, EventRecord, Message, table_of
-from plaza.storage.prepared import Prepared
+from plaza.storage.prepared import Prepared, insert_all
 from plaza.storage.staging import StagedWrite
 
 messages = table_of(Message)
@@ -56,20 +56,14 @@ class TurnRecord:
     staged: list[StagedWrite] = field(default_factory=list)
 
 
-def _insert(table: Table) -> Prepared:
-    """INSERT of every column but a database-assigned id, with binds named after the columns."""
-    columns = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is not False)]
-    return Prepared(insert(table).values({name: bindparam(name) for name in columns}))
-
-
 _advance_state = Prepared(
     update(conversations)
     .where(conversations.c.id == bindparam("b_id"), conversations.c.version == bindparam("b_version"))
     .values(state=bindparam("b_state"), version=bindparam("b_next"), updated_at=bindparam("b_now"))
 )
-_insert_message = _insert(messages)
-_insert_delivery = _insert(deliveries)
-_insert_event = _insert(events)
+_insert_message = insert_all(messages)
+_insert_delivery = insert_all(deliveries)
+_insert_event = insert_all(events)
 
 
 def _message_rows(turn: TurnRecord) -> list[dict[str, Any]]:
