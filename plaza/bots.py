@@ -21,7 +21,6 @@ from plaza.messages import Button
 from plaza.sdk import Action, DomainDict, FormValidationAction, ValidationAction
 from plaza.storage.staging import DomainStore
 
-CONCIERGE = "concierge"
 CONCIERGE_DOMAIN = Path(__file__).parent / "dialogue" / "concierge.yml"
 
 

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from plaza.bots import CONCIERGE, BotRuntime
+from plaza.bots import BotRuntime
 from plaza.dialogue.payload import parse_payload
 from plaza.dialogue.state import ConversationState
 from plaza.errors import UnknownPayload
 from plaza.messages import Inbound
 from plaza.nlu.service import NLUService
-from plaza.nlu.types import OUT_OF_SCOPE, Entity, IntentScore, ParseResult
+from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, Entity, IntentScore, ParseResult
 
 SWITCH_CONFIDENCE = 0.8
 """How sure the router must be to take a conversation away from the bot it is engaged with."""

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from plaza.bots import CONCIERGE, BotRuntime, menu_buttons
+from plaza.bots import BotRuntime, menu_buttons
 from plaza.dialogue.events import (
     ActionExecuted,
     ActionExecutionRejected,
@@ -40,7 +40,7 @@ from plaza.dialogue.state import REQUESTED_SLOT, BotState, ConversationState
 from plaza.domain import localize
 from plaza.errors import ActionError, ConfigError
 from plaza.messages import Button, Card, Reply
-from plaza.nlu.types import OUT_OF_SCOPE, ParseResult
+from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, ParseResult
 from plaza.sdk import Action, CollectingDispatcher, DomainDict, Tracker
 from plaza.storage.staging import StagedWrite
 

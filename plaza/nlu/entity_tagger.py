@@ -194,9 +194,6 @@ class CrfTagger:
     def __bool__(self) -> bool:
         return bool(self._taggers)
 
-    def labels(self) -> set[str]:
-        return {lab for t in self._taggers.values() for lab in t.labels()}
-
     def tag(self, tokens: Sequence[Token], marks: Sequence[Sequence[str]], intent: str) -> list[TaggedSpan]:
         key = SHARED if not self.settings.per_intent else intent
         tagger = self._taggers.get(key)

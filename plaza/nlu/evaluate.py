@@ -73,7 +73,7 @@ def evaluate(
         start = time.perf_counter()
         out = model.parse(e.text)
         ms = (time.perf_counter() - start) * 1000
-        best = out.intent_ranking[1].name if out.below_threshold else out.intent.name
+        best = out.scores[0].name
         predictions.append(
             Prediction(
                 e.text,

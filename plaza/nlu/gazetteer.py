@@ -37,7 +37,6 @@ class Gazetteer:
         self.counts: dict[Phrase, dict[str, int]] = {
             k: v if isinstance(v, dict) else dict(v) for k, v in counts.items() if k and len(k) <= max_len
         }
-        self.max_len = max((len(k) for k in self.counts), default=0)
         self._trie_root: dict[str, _Node] | None = None
 
     @property

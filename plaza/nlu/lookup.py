@@ -412,8 +412,3 @@ class LookupExtractor:
     def entity_types(self) -> frozenset[str]:
         """The entity types this catalog knows."""
         return self._entity_types
-
-    @property
-    def size(self) -> int:
-        """Number of distinct (surface, entity type) entries."""
-        return sum(len(bucket) for bucket in self._by_first.values())

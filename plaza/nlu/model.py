@@ -62,6 +62,11 @@ class ModelOutput:
     def intent(self) -> IntentScore:
         return self.intent_ranking[0]
 
+    @property
+    def scores(self) -> tuple[IntentScore, ...]:
+        """The ranking without the out-of-scope decision the threshold put on top, if it did."""
+        return self.intent_ranking[1:] if self.below_threshold else self.intent_ranking
+
 
 def fingerprint(data: TrainingData, config: PipelineConfig) -> str:
     """Stable hash of training data, configuration and model code version (a model cache key)."""

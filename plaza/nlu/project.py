@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plaza.bots import CONCIERGE
 from plaza.domain import BotDomain, LookupSource
 from plaza.errors import ConfigError
 from plaza.nlu import builtin
@@ -26,9 +25,7 @@ from plaza.nlu.lookup import LookupExtractor
 from plaza.nlu.model import IntentEntityModel, PipelineConfig, fingerprint
 from plaza.nlu.service import BotModels, NLUService
 from plaza.nlu.training_data import TrainingDataError, load_yaml
-from plaza.nlu.types import Example, TrainingData
-
-ROUTER = "_router"
+from plaza.nlu.types import CONCIERGE, ROUTER, Example, TrainingData
 
 Progress = Callable[[str, float], None]
 """progress(what, fraction) — `what` names the model being trained, fraction in [0, 1]."""
@@ -57,19 +54,18 @@ def common_data(app_dir: Path, language: str) -> TrainingData:
     return _read_intents(path) if path.exists() else TrainingData()
 
 
-def bot_data(app_dir: Path, bot: str, language: str) -> TrainingData:
+def own_data(app_dir: Path, bot: str, language: str) -> TrainingData:
+    """The bot's own training data for `language` (without the common intents)."""
     path = app_dir / "intents" / f"{bot}.{language}.yml"
     if not path.exists():
         raise ConfigError(f"bot {bot!r} has no training data for {language!r}: expected {path}")
-    return _read_intents(path).merge(common_data(app_dir, language))
+    return _read_intents(path)
 
 
-def router_data(app_dir: Path, bots: Sequence[str], language: str) -> TrainingData:
-    examples: list[Example] = []
-    for bot in bots:
-        own = _read_intents(app_dir / "intents" / f"{bot}.{language}.yml")
-        examples.extend(Example(text=e.text, intent=bot) for e in own.examples)
-    examples.extend(Example(text=e.text, intent=CONCIERGE) for e in common_data(app_dir, language).examples)
+def router_data(own: Mapping[str, TrainingData], common: TrainingData) -> TrainingData:
+    """Each bot's examples labelled with the bot's name; the common ones with the concierge's."""
+    examples = [Example(text=e.text, intent=bot) for bot, data in own.items() for e in data.examples]
+    examples.extend(Example(text=e.text, intent=CONCIERGE) for e in common.examples)
     return TrainingData(examples=examples)
 
 
@@ -126,9 +122,12 @@ def plan(
 ) -> list[ModelJob]:
     jobs: list[ModelJob] = []
     for language in languages:
-        sets: list[tuple[str, TrainingData]] = [(bot, bot_data(app_dir, bot, language)) for bot in bots]
-        sets.append((CONCIERGE, common_data(app_dir, language)))
-        sets.append((ROUTER, router_data(app_dir, list(bots), language)))
+        # each file read once per language, though three kinds of model learn from it
+        own = {bot: own_data(app_dir, bot, language) for bot in bots}
+        common = common_data(app_dir, language)
+        sets = [(bot, data.merge(common)) for bot, data in own.items()]
+        sets.append((CONCIERGE, common))
+        sets.append((ROUTER, router_data(own, common)))
         for name, data in sets:
             if not data.examples:
                 continue

@@ -17,7 +17,7 @@ from plaza.nlu import builtin
 from plaza.nlu.language import LanguageDetector
 from plaza.nlu.lookup import LookupExtractor
 from plaza.nlu.model import IntentEntityModel, ModelOutput
-from plaza.nlu.types import OUT_OF_SCOPE, Entity, IntentScore, ParseResult
+from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, ROUTER, Entity, ParseResult
 
 _SOURCE_RANK = {"payload": 0, "lookup": 1, "regex": 2}
 """For two overlapping entities of one type: the lower rank wins, then the longer span."""
@@ -83,17 +83,13 @@ class NLUService:
         self._default_language = default_language
         self._outputs: OrderedDict[tuple[str, str, str], ModelOutput] = OrderedDict()
         self._cache_size = cache_size
-        self.cache_hits = 0
-        self.cache_misses = 0
 
     def _output(self, name: str, model: IntentEntityModel, language: str, text: str) -> ModelOutput:
         key = (name, language, text)
         found = self._outputs.get(key)
         if found is not None:
             self._outputs.move_to_end(key)
-            self.cache_hits += 1
             return found
-        self.cache_misses += 1
         found = self._outputs[key] = model.parse(text)
         if len(self._outputs) > self._cache_size:
             self._outputs.popitem(last=False)
@@ -119,10 +115,9 @@ class NLUService:
         if model is None:
             return []
         ranking: list[tuple[str, float]] = []
-        output = self._output("router", model, language, text)
-        scores = output.intent_ranking[1:] if output.below_threshold else output.intent_ranking
-        for score in scores:
-            name = "concierge" if score.name == OUT_OF_SCOPE else score.name
+        output = self._output(ROUTER, model, language, text)
+        for score in output.scores:
+            name = CONCIERGE if score.name == OUT_OF_SCOPE else score.name
             if name in self._bots and all(name != seen for seen, _ in ranking):
                 ranking.append((name, score.confidence))
         return ranking
@@ -143,18 +138,16 @@ class NLUService:
             found = [self._reconcile(bot_models, e) for e in found]
         if bot_models.builtin_dims:
             found.extend(builtin.extract(text, language, now, bot_models.builtin_dims))
-        ranking = output.intent_ranking or (IntentScore(OUT_OF_SCOPE, 0.0),)
-        if output.below_threshold and len(ranking) > 1:
-            # The model's threshold says "unsure", which is not "no bot does this": the dialogue
-            # has its own threshold and asks a clarifying question with the nearest options.
-            ranking = ranking[1:]
+        # The model's threshold says "unsure", which is not "no bot does this": the dialogue
+        # has its own threshold and asks a clarifying question with the nearest options.
+        ranking = output.scores
         return ParseResult(
             text=text,
             language=language,
             intent=ranking[0],
             intent_ranking=tuple(ranking[:10]),
             entities=tuple(merge_entities(found, bot_models.catalog.keys())),
-            bot=None if bot == "concierge" else bot,
+            bot=None if bot == CONCIERGE else bot,
         )
 
     @classmethod
@@ -180,16 +173,5 @@ class NLUService:
         """A tagger span gets the catalog's canonical value when the lookup knows its text."""
         for match in lookup.extract(entity.text):
             if match.entity == entity.entity and match.start == 0 and match.end == len(entity.text):
-                return Entity(
-                    entity=entity.entity,
-                    value=match.value,
-                    start=entity.start,
-                    end=entity.end,
-                    text=entity.text,
-                    extractor=entity.extractor,
-                    confidence=min(entity.confidence, match.confidence),
-                    role=entity.role,
-                    group=entity.group,
-                    additional_info=entity.additional_info,
-                )
+                return replace(entity, value=match.value, confidence=min(entity.confidence, match.confidence))
         return entity

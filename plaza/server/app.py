@@ -12,9 +12,9 @@ from aiohttp import web
 
 from plaza import __version__
 from plaza.app import Plaza
-from plaza.bots import CONCIERGE
 from plaza.connector import Connector
 from plaza.errors import BadInput
+from plaza.nlu.types import CONCIERGE
 from plaza.server.errors import error_middleware
 from plaza.server.requests import MAX_BODY_BYTES, json_object, text_field
 

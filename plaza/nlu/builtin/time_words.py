@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from plaza.nlu.builtin.numbers import ORDINAL_WORDS
+
 WEEKDAYS: Final[Mapping[str, Mapping[str, int]]] = {
     "en": {
         "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
@@ -89,14 +91,4 @@ FR_FRACTIONS: Final[Mapping[str, int]] = {
 }  # fmt: skip
 """Minute offsets after an hour word: "huit heures et demie", "midi moins le quart"."""
 
-ORDINAL_DAYS_EN: Final[Mapping[str, int]] = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
-    "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
-    "nineteenth": 19, "twentieth": 20, "twenty-first": 21, "twenty first": 21,
-    "twenty-second": 22, "twenty second": 22, "twenty-third": 23, "twenty third": 23,
-    "twenty-fourth": 24, "twenty fourth": 24, "twenty-fifth": 25, "twenty fifth": 25,
-    "twenty-sixth": 26, "twenty sixth": 26, "twenty-seventh": 27, "twenty seventh": 27,
-    "twenty-eighth": 28, "twenty eighth": 28, "twenty-ninth": 29, "twenty ninth": 29,
-    "thirtieth": 30, "thirty-first": 31, "thirty first": 31,
-}  # fmt: skip
+ORDINAL_DAYS_EN: Final[Mapping[str, int]] = {w: v for w, v in ORDINAL_WORDS["en"].items() if v <= 31}
