@@ -23,6 +23,7 @@ from actions.restaurant_catalog import (
     BOT,
     MAX_PARTY,
     MIN_PARTY,
+    PRICE_LEVELS,
     WEEKDAY_KEYS,
     Availability,
     Catalog,
@@ -30,6 +31,7 @@ from actions.restaurant_catalog import (
 )
 from plaza.bots import BotContext
 from plaza.dialogue.payload import make_payload
+from plaza.domain import localize
 from plaza.i18n import format_date, format_time, format_when, people, weekday_name
 from plaza.sdk import (
     Action,
@@ -171,7 +173,41 @@ class World:
         return datetime.combine(date.fromisoformat(day), parse_clock(clock), self.tz)
 
     def when(self, at: datetime, language: str) -> str:
-        return format_when(at, language, self.now().date())
+        """'tomorrow at 8:00 pm' / 'demain à 20h00', in the restaurants' time zone."""
+        return format_when(at.astimezone(self.tz), language, self.now().date())
+
+    def day(self, day: date, language: str) -> str:
+        """'today', 'tomorrow' or 'Saturday 21 November', as the user sees it from today."""
+        return format_date(day, language, self.now().date())
+
+    @staticmethod
+    def ranges_text(ranges: Iterable[tuple[time, time]], language: str) -> str:
+        return ", ".join(f"{format_time(a, language)}–{format_time(b, language)}" for a, b in ranges)
+
+    def say_closed_day(
+        self, dispatcher: CollectingDispatcher, r: Restaurant, day: date, language: str
+    ) -> None:
+        dispatcher.utter_message(
+            response="utter_closed_day",
+            name=r.name,
+            day=self.day(day, language),
+            open_days=self.open_days(r, language),
+        )
+
+    def say_closed_time(
+        self, dispatcher: CollectingDispatcher, r: Restaurant, at: time, day: date, language: str
+    ) -> None:
+        dispatcher.utter_message(
+            response="utter_closed_time",
+            name=r.name,
+            time=format_time(at, language),
+            day=self.day(day, language),
+            hours=self.ranges_text(r.ranges(day), language) or "—",
+        )
+
+    def is_upcoming(self, booking: BookingRow) -> bool:
+        """Confirmed and not yet past: a booking the user can still change or cancel."""
+        return booking.status == CONFIRMED and booking.starts_at >= self.now()
 
     def subtitle(self, r: Restaurant, language: str) -> str:
         parts = [
@@ -229,10 +265,7 @@ class World:
         groups: list[tuple[list[int], str]] = []
         for index, key in enumerate(WEEKDAY_KEYS):
             ranges = r.hours[key]
-            text = (
-                ", ".join(f"{format_time(a, language)}–{format_time(b, language)}" for a, b in ranges)
-                or closed
-            )
+            text = self.ranges_text(ranges, language) or closed
             if groups and groups[-1][1] == text and groups[-1][0][-1] == index - 1:
                 groups[-1][0].append(index)
             else:
@@ -273,6 +306,12 @@ class World:
 
     async def booking(self, ref: str) -> BookingRow | None:
         return await self.ctx.store.read(lambda conn: booking_by_ref(conn, ref))
+
+    async def booking_and_place(self, ref: str) -> tuple[BookingRow, Restaurant] | None:
+        """The booking and its restaurant, or None when either is unknown."""
+        booking = await self.booking(ref)
+        r = self.catalog.get(booking.resource_id) if booking is not None else None
+        return (booking, r) if booking is not None and r is not None else None
 
 
 def user_of(tracker: Tracker) -> int:
@@ -316,45 +355,51 @@ class ValidateSlotMappings(ValidationAction):
             return "book"
         return None
 
-    def _when(
-        self, tracker: Tracker, date_slot: str, time_slot: str, *, implied: bool = True
-    ) -> dict[str, Any]:
-        """`implied`: a bare time ("at 9") also sets the day it implies, unless a day is known.
+    @staticmethod
+    def _day(tracker: Tracker, said: WhenSaid, date_slot: str, *, implied: bool) -> str | None:
+        """The day said.
 
+        With `implied`, a bare time ("at 9") also gives the day it implies, unless a day is known.
         Not when changing a booking: "move it to 9pm" keeps the booking's day.
         """
-        said = when_said(tracker, self.w.tz)
-        out: dict[str, Any] = {}
         if said.day is not None:
-            out[date_slot] = said.day.isoformat()
-        elif (
+            return said.day.isoformat()
+        if (
             implied
             and said.at is not None
             and said.implied_day is not None
             and tracker.get_slot(date_slot) is None
         ):
-            out[date_slot] = said.implied_day.isoformat()
+            return said.implied_day.isoformat()
+        return None
+
+    def _clock(self, tracker: Tracker, said: WhenSaid, time_slot: str, day_slot: str | None) -> str | None:
+        """The time said, read as the restaurant would ("at 8" is 8 pm when 8 am is closed)."""
         if said.at is not None:
             at = said.at
             if said.either_half_day:
-                day_slot = out.get(date_slot) or tracker.get_slot(date_slot)
                 day = date.fromisoformat(day_slot) if day_slot else said.implied_day or self.w.now().date()
                 at = self.w.evening_reading(at, day, self.w.catalog.get(tracker.get_slot("restaurant")))
-            out[time_slot] = at.strftime("%H:%M")
-        elif tracker.get_slot("requested_slot") == time_slot:
+            return at.strftime("%H:%M")
+        if tracker.get_slot("requested_slot") == time_slot:
             for entity in latest_entities(tracker, "number"):  # "8" when asked "at what time?"
                 value = entity.get("value")
                 if isinstance(value, int) and 1 <= value <= 23:
-                    out[time_slot] = f"{value + 12 if value < 11 else value:02d}:00"
-        return out
+                    return f"{value + 12 if value < 11 else value:02d}:00"
+        return None
 
     def _when_slot(self, tracker: Tracker, slot: str, purpose: str) -> dict[str, Any]:
         """One of the day/time slots of the booking ("book") or of the change ("change")."""
         if self._purpose(tracker) != purpose:
             return {}
         prefix = "new_" if purpose == "change" else ""
-        found = self._when(tracker, f"{prefix}date", f"{prefix}time", implied=purpose == "book")
-        return {slot: found[slot]} if slot in found else {}
+        date_slot, time_slot = f"{prefix}date", f"{prefix}time"
+        said = when_said(tracker, self.w.tz)
+        day = self._day(tracker, said, date_slot, implied=purpose == "book")
+        if slot == date_slot:
+            return {} if day is None else {slot: day}
+        clock = self._clock(tracker, said, time_slot, day or tracker.get_slot(date_slot))
+        return {} if clock is None else {slot: clock}
 
     def extract_date(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -412,9 +457,7 @@ class ActionSearchRestaurants(RestaurantAction):
             parts.append(self.w.catalog.district_name(district, language))
         price = tracker.get_slot("price")
         if price and "price" not in without:
-            parts.append(
-                {"cheap": "€", "moderate": "€€", "upscale": "€€€", "fine_dining": "€€€€"}.get(price, price)
-            )
+            parts.append(PRICE_SIGNS.get(PRICE_LEVELS.get(price, 0), price))
         diet = tracker.get_slot("diet")
         if diet and "diet" not in without:
             parts.append(DIET_NAMES.get(language, DIET_NAMES["en"]).get(diet, diet))
@@ -422,9 +465,7 @@ class ActionSearchRestaurants(RestaurantAction):
         if at is not None:
             parts.append(self.w.when(at, language))
         elif tracker.get_slot("date"):
-            parts.append(
-                format_date(date.fromisoformat(tracker.get_slot("date")), language, self.w.now().date())
-            )
+            parts.append(self.w.day(date.fromisoformat(tracker.get_slot("date")), language))
         party = tracker.get_slot("party_size")
         if isinstance(party, int | float) and party > 0:
             parts.append(people(int(party), language))
@@ -445,25 +486,25 @@ class ActionSearchRestaurants(RestaurantAction):
             or not isinstance(ref, str)
         ):
             return False
-        booking = await self.w.booking(ref)
-        r = self.w.catalog.get(booking.resource_id) if booking is not None else None
-        if booking is None or r is None or booking.status != CONFIRMED or booking.starts_at < self.w.now():
+        found = await self.w.booking_and_place(ref)
+        if found is None or not self.w.is_upcoming(found[0]):
             return False
+        booking, r = found
         lang = tracker.language
         values = {str(e["entity"]): e.get("value") for e in said}
         dispatcher.utter_message(
             response="utter_booking_or_search",
             ref=ref,
             name=r.name,
-            when=self.w.when(booking.starts_at.astimezone(self.w.tz), lang),
+            when=self.w.when(booking.starts_at, lang),
             people=people(booking.party_size, lang),
             buttons=[
                 {
-                    "title": ("Modifier {ref}" if lang == "fr" else "Change {ref}").format(ref=ref),
+                    "title": localize({"en": "Change {ref}", "fr": "Modifier {ref}"}, lang).format(ref=ref),
                     "payload": make_payload("change_booking", {"booking_ref": ref, **values}, BOT),
                 },
                 {
-                    "title": "Nouvelle recherche" if lang == "fr" else "New search",
+                    "title": localize({"en": "New search", "fr": "Nouvelle recherche"}, lang),
                     "payload": make_payload("search_restaurant", values, BOT),
                 },
             ],
@@ -602,12 +643,7 @@ class ValidateBookingForm(FormValidationAction):
         result: dict[str, Any] = {"restaurant": r.id, **self.reconfirm(tracker)}
         day = tracker.get_slot("date")
         if day and not r.open_on(date.fromisoformat(day)):
-            dispatcher.utter_message(
-                response="utter_closed_day",
-                name=r.name,
-                day=format_date(date.fromisoformat(day), tracker.language, self.w.now().date()),
-                open_days=self.w.open_days(r, tracker.language),
-            )
+            self.w.say_closed_day(dispatcher, r, date.fromisoformat(day), tracker.language)
             result["date"] = None
             result["time"] = None
         elif (
@@ -627,12 +663,7 @@ class ValidateBookingForm(FormValidationAction):
             return {"date": None}
         r = self.restaurant(tracker)
         if r is not None and not r.open_on(day):
-            dispatcher.utter_message(
-                response="utter_closed_day",
-                name=r.name,
-                day=format_date(day, tracker.language, self.w.now().date()),
-                open_days=self.w.open_days(r, tracker.language),
-            )
+            self.w.say_closed_day(dispatcher, r, day, tracker.language)
             return {"date": None}
         return {"date": day.isoformat(), **self.reconfirm(tracker)}
 
@@ -648,25 +679,21 @@ class ValidateBookingForm(FormValidationAction):
         if r is not None:
             wanted = r.align(wanted)
             if not r.takes_booking_at(wanted, day):
-                hours = ", ".join(f"{format_time(a, lang)}–{format_time(b, lang)}" for a, b in r.ranges(day))
-                dispatcher.utter_message(
-                    response="utter_closed_time",
-                    name=r.name,
-                    time=format_time(wanted, lang),
-                    day=format_date(day, lang, self.w.now().date()),
-                    hours=hours or "—",
-                )
+                self.w.say_closed_time(dispatcher, r, wanted, day, lang)
                 return {"time": None}
         at = datetime.combine(day, wanted, self.w.tz)
         if at < self.w.earliest():
             dispatcher.utter_message(response="utter_past_time")
             return {"time": None}
         party = tracker.get_slot("party_size")
-        if r is not None and isinstance(party, int | float) and party > 0:
-            left = await self.w.availability.seats_left([(r, at)])
-            if left[(r.id, at)] < int(party):
-                await offer_other_times(self.w, dispatcher, r, at, int(party), lang)
-                return {"time": None}
+        if (
+            r is not None
+            and isinstance(party, int | float)
+            and party > 0
+            and await self.w.availability.seats_at(r, at) < int(party)
+        ):
+            await offer_other_times(self.w, dispatcher, r, at, int(party), lang)
+            return {"time": None}
         return {"time": wanted.strftime("%H:%M"), **self.reconfirm(tracker)}
 
     async def validate_party_size(
@@ -688,11 +715,9 @@ class ValidateBookingForm(FormValidationAction):
             return {"party_size": None}
         result: dict[str, Any] = {"party_size": size, **self.reconfirm(tracker)}
         at = self.w.at(tracker.get_slot("date"), tracker.get_slot("time"))
-        if r is not None and at is not None:
-            left = await self.w.availability.seats_left([(r, at)])
-            if left[(r.id, at)] < size:
-                await offer_other_times(self.w, dispatcher, r, at, size, tracker.language)
-                result["time"] = None
+        if r is not None and at is not None and await self.w.availability.seats_at(r, at) < size:
+            await offer_other_times(self.w, dispatcher, r, at, size, tracker.language)
+            result["time"] = None
         return result
 
     async def validate_confirmed(
@@ -783,7 +808,7 @@ class ActionAskTime(RestaurantAction):
         dispatcher.utter_message(
             response="utter_ask_time_options",
             name=r.name,
-            day=format_date(evening.date(), lang, self.w.now().date()),
+            day=self.w.day(evening.date(), lang),
             buttons=self.w.time_buttons(r, times, lang, "inform", said_day=evening.date()),
         )
         return []
@@ -827,8 +852,7 @@ class ActionBookTable(RestaurantAction):
             return [SlotSet("confirmed", None), ActiveLoop("booking_form")]
         size = int(party)
         lang = tracker.language
-        left = await self.w.availability.seats_left([(r, at)])
-        if left[(r.id, at)] < size or at < self.w.earliest():
+        if await self.w.availability.seats_at(r, at) < size or at < self.w.earliest():
             dispatcher.utter_message(response="utter_slot_taken", name=r.name, when=self.w.when(at, lang))
             await offer_other_times(self.w, dispatcher, r, at, size, lang)
             return [SlotSet("time", None), SlotSet("confirmed", None), ActiveLoop("booking_form")]
@@ -958,8 +982,10 @@ class ActionRestaurantHours(RestaurantQuestion):
 
 
 PRICE_NAMES = {
-    "en": {1: "inexpensive", 2: "moderately priced", 3: "upscale", 4: "fine dining"},
-    "fr": {1: "bon marché", 2: "à prix moyens", 3: "haut de gamme", 4: "gastronomique"},
+    1: {"en": "inexpensive", "fr": "bon marché"},
+    2: {"en": "moderately priced", "fr": "à prix moyens"},
+    3: {"en": "upscale", "fr": "haut de gamme"},
+    4: {"en": "fine dining", "fr": "gastronomique"},
 }
 
 
@@ -967,9 +993,11 @@ class ActionRestaurantPrice(RestaurantQuestion):
     action_name = "action_restaurant_price"
 
     async def answer(self, r: Restaurant, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
-        names = PRICE_NAMES.get(tracker.language, PRICE_NAMES["en"])
         dispatcher.utter_message(
-            response="utter_price", name=r.name, level=names[r.price_level], symbols="€" * r.price_level
+            response="utter_price",
+            name=r.name,
+            level=localize(PRICE_NAMES[r.price_level], tracker.language),
+            symbols=PRICE_SIGNS[r.price_level],
         )
         return []
 
@@ -992,7 +1020,7 @@ class ActionListBookings(RestaurantAction):
         elements = []
         for b in bookings:
             r = self.w.catalog.get(b.resource_id)
-            when = self.w.when(b.starts_at.astimezone(self.w.tz), lang)
+            when = self.w.when(b.starts_at, lang)
             elements.append(
                 {
                     "title": f"{r.name if r else b.resource_id} — {when}",
@@ -1033,12 +1061,7 @@ class BookingRefValidation(FormValidationAction):
     ) -> dict[str, Any]:
         ref = str(value).upper().strip()
         booking = await self.w.booking(ref)
-        if (
-            booking is None
-            or booking.user_id != user_of(tracker)
-            or booking.status != CONFIRMED
-            or booking.starts_at < self.w.now()
-        ):
+        if booking is None or booking.user_id != user_of(tracker) or not self.w.is_upcoming(booking):
             dispatcher.utter_message(response="utter_unknown_booking", ref=ref)
             return {"booking_ref": None}
         return {"booking_ref": booking.ref}
@@ -1058,9 +1081,7 @@ class ActionAskBookingRef(RestaurantAction):
         buttons = []
         for b in bookings:
             r = self.w.catalog.get(b.resource_id)
-            title = (
-                f"{r.name if r else b.resource_id}, {self.w.when(b.starts_at.astimezone(self.w.tz), lang)}"
-            )
+            title = f"{r.name if r else b.resource_id}, {self.w.when(b.starts_at, lang)}"
             buttons.append({"title": title, "payload": make_payload("inform", {"booking_ref": b.ref}, BOT)})
         dispatcher.utter_message(response="utter_ask_booking_ref", buttons=buttons)
         return []
@@ -1083,9 +1104,7 @@ class ValidateChangeBookingForm(BookingRefValidation):
 
     async def current(self, tracker: Tracker) -> tuple[BookingRow, Restaurant] | None:
         ref = tracker.get_slot("booking_ref")
-        booking = await self.w.booking(ref) if ref else None
-        r = self.w.catalog.get(booking.resource_id) if booking else None
-        return (booking, r) if booking is not None and r is not None else None
+        return await self.w.booking_and_place(ref) if ref else None
 
     async def validate_change_field(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -1096,12 +1115,12 @@ class ValidateChangeBookingForm(BookingRefValidation):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
+        found: tuple[BookingRow, Restaurant] | None,
         *,
         day: date | None = None,
         clock: time | None = None,
         size: int | None = None,
     ) -> bool:
-        found = await self.current(tracker)
         if found is None:
             return True  # the booking is asked (and checked) first
         booking, r = found
@@ -1118,23 +1137,9 @@ class ValidateChangeBookingForm(BookingRefValidation):
         at = datetime.combine(new_day, new_clock, self.w.tz)
         if not r.takes_booking_at(new_clock, new_day):
             if not r.open_on(new_day):
-                dispatcher.utter_message(
-                    response="utter_closed_day",
-                    name=r.name,
-                    day=format_date(new_day, lang, self.w.now().date()),
-                    open_days=self.w.open_days(r, lang),
-                )
+                self.w.say_closed_day(dispatcher, r, new_day, lang)
             else:
-                hours = ", ".join(
-                    f"{format_time(a, lang)}–{format_time(b, lang)}" for a, b in r.ranges(new_day)
-                )
-                dispatcher.utter_message(
-                    response="utter_closed_time",
-                    name=r.name,
-                    time=format_time(new_clock, lang),
-                    day=format_date(new_day, lang, self.w.now().date()),
-                    hours=hours,
-                )
+                self.w.say_closed_time(dispatcher, r, new_clock, new_day, lang)
             return False
         if at < self.w.earliest():
             dispatcher.utter_message(response="utter_past_time")
@@ -1145,8 +1150,7 @@ class ValidateChangeBookingForm(BookingRefValidation):
             )
             return False
         own = booking.party_size if at == start else 0
-        left = await self.w.availability.seats_left([(r, at)])
-        if left[(r.id, at)] + own < new_size:
+        if await self.w.availability.seats_at(r, at) + own < new_size:
             await offer_other_times(self.w, dispatcher, r, at, new_size, lang)
             return False
         return True
@@ -1155,15 +1159,15 @@ class ValidateChangeBookingForm(BookingRefValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         day = date.fromisoformat(str(value))
-        ok = await self.check(dispatcher, tracker, day=day)
+        ok = await self.check(dispatcher, tracker, await self.current(tracker), day=day)
         return {"new_date": day.isoformat() if ok else None, "change_confirmed": None}
 
     async def validate_new_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         clock = parse_clock(str(value))
-        ok = await self.check(dispatcher, tracker, clock=clock)
         found = await self.current(tracker)
+        ok = await self.check(dispatcher, tracker, found, clock=clock)
         aligned = found[1].align(clock) if found else clock
         return {"new_time": aligned.strftime("%H:%M") if ok else None, "change_confirmed": None}
 
@@ -1173,7 +1177,7 @@ class ValidateChangeBookingForm(BookingRefValidation):
         if not isinstance(value, int | float) or not float(value).is_integer() or value < MIN_PARTY:
             dispatcher.utter_message(response="utter_party_size_not_number")
             return {"new_party_size": None}
-        ok = await self.check(dispatcher, tracker, size=int(value))
+        ok = await self.check(dispatcher, tracker, await self.current(tracker), size=int(value))
         return {"new_party_size": int(value) if ok else None, "change_confirmed": None}
 
 
@@ -1217,10 +1221,10 @@ class ActionChangeBooking(RestaurantAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[Event]:
         reset: list[Event] = [SlotSet(s, None) for s in CHANGE_SLOTS]
-        booking = await self.w.booking(tracker.get_slot("booking_ref"))
-        r = self.w.catalog.get(booking.resource_id) if booking else None
-        if booking is None or r is None:
+        found = await self.w.booking_and_place(tracker.get_slot("booking_ref"))
+        if found is None:
             return reset
+        booking, r = found
         if tracker.get_slot("change_confirmed") is not True:
             dispatcher.utter_message(response="utter_change_dropped", ref=booking.ref)
             return reset
@@ -1231,8 +1235,7 @@ class ActionChangeBooking(RestaurantAction):
             dispatcher.utter_message(response="utter_nothing_changed")
             return reset
         own = booking.party_size if at == start else 0
-        left = await self.w.availability.seats_left([(r, at)])
-        if left[(r.id, at)] + own < size:
+        if await self.w.availability.seats_at(r, at) + own < size:
             dispatcher.utter_message(response="utter_slot_taken", name=r.name, when=self.w.when(at, lang))
             await offer_other_times(self.w, dispatcher, r, at, size, lang)
             return reset
@@ -1282,7 +1285,7 @@ class ActionAskCancelConfirmed(RestaurantAction):
             response="utter_ask_cancel_confirmed",
             ref=booking.ref,
             name=r.name if r else booking.resource_id,
-            when=self.w.when(booking.starts_at.astimezone(self.w.tz), lang),
+            when=self.w.when(booking.starts_at, lang),
             people=people(booking.party_size, lang),
         )
         return []

@@ -202,6 +202,10 @@ class Availability:
         used = await self._store.read(lambda conn: capacity_used(conn, BOT, keys))
         return {(r.id, at): r.capacity_per_slot - used.get((r.id, at), 0) for r, at in wanted}
 
+    async def seats_at(self, r: Restaurant, at: datetime) -> int:
+        """Seats left at one restaurant at one time."""
+        return (await self.seats_left([(r, at)]))[(r.id, at)]
+
     async def free(self, restaurants: Sequence[Restaurant], at: datetime, party: int) -> list[Restaurant]:
         """Those open at `at` with room for `party`."""
         candidates = [

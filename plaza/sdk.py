@@ -29,6 +29,7 @@ from plaza.dialogue.events import (
     SlotSet,
     UserUttered,
 )
+from plaza.dialogue.state import REQUESTED_SLOT
 
 __all__ = [
     "Action",
@@ -50,8 +51,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-REQUESTED_SLOT = "requested_slot"
 
 
 class DomainDict(TypedDict, total=False):

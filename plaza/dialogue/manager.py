@@ -35,7 +35,7 @@ from plaza.dialogue.events import (
     event_from_dict,
 )
 from plaza.dialogue.payload import make_payload
-from plaza.dialogue.slots import extract_slot_events, mapped_slot_values
+from plaza.dialogue.slots import mapped_slot_values, slot_events
 from plaza.dialogue.state import REQUESTED_SLOT, BotState, ConversationState
 from plaza.domain import localize
 from plaza.errors import ActionError, ConfigError
@@ -89,6 +89,8 @@ class _Turn:
         self.domain_dict: DomainDict = runtime.domain_dict
         self.actions_run = 0
         self.staged = staged
+        self.named: dict[str, Any] = {}
+        """Every slot the message's mappings fill, changed or not (set before any action runs)."""
 
     # -- bookkeeping -------------------------------------------------------------------------
     @property
@@ -270,10 +272,8 @@ class _Turn:
         """
         spec = self.rt.domain.forms[form]
         answered = self.slots_answered()
-        if spec.leave_on_slots and self.rt.domain.rule_for_intent(self.intent) is not None:
-            named = mapped_slot_values(self.rt.domain, self.bs, self.state.latest_message)
-            if named.keys() & set(spec.leave_on_slots):
-                return True
+        if self.named.keys() & set(spec.leave_on_slots) and self.rt.domain.rule_for_intent(self.intent):
+            return True
         if self.intent not in spec.leave_on or self.parse.intent.confidence < self.policy.fallback_threshold:
             return False
         requested = self.bs.requested_slot
@@ -396,7 +396,8 @@ class DialogueManager:
         return turn.out
 
     async def _understand_slots(self, turn: _Turn) -> None:
-        for event in extract_slot_events(turn.rt.domain, turn.bs, turn.state.latest_message):
+        turn.named = mapped_slot_values(turn.rt.domain, turn.bs, turn.state.latest_message)
+        for event in slot_events(turn.bs, turn.named):
             turn.record(event)
         validator = turn.rt.slot_validation()
         if validator is not None:

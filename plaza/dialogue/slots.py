@@ -70,10 +70,11 @@ def mapped_slot_values(domain: BotDomain, state: BotState, parse: Mapping[str, A
     return values
 
 
+def slot_events(state: BotState, values: Mapping[str, Any]) -> list[SlotSet]:
+    """SlotSet events for the values that change a slot."""
+    return [SlotSet(name, value) for name, value in values.items() if state.slots.get(name) != value]
+
+
 def extract_slot_events(domain: BotDomain, state: BotState, parse: Mapping[str, Any]) -> list[SlotSet]:
     """SlotSet events for every mapped slot this message changes."""
-    return [
-        SlotSet(name, value)
-        for name, value in mapped_slot_values(domain, state, parse).items()
-        if state.slots.get(name) != value
-    ]
+    return slot_events(state, mapped_slot_values(domain, state, parse))

@@ -21,6 +21,7 @@ import yaml
 from plaza.app import Plaza
 from plaza.clock import FixedClock
 from plaza.dialogue.events import ActionExecutionRejected
+from plaza.domain import fill
 from plaza.errors import BadInput, ConfigError
 from plaza.messages import Button, Inbound, Reply
 
@@ -101,10 +102,6 @@ def load_specs(path: Path) -> list[ConversationSpec]:
     return specs
 
 
-def _fill(text: str, memory: Mapping[str, str]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: memory.get(m.group(1), m.group(0)), text)
-
-
 def _reply_text(reply: Reply) -> str:
     parts = [reply.text or ""]
     parts.extend(f"{c.title} {c.subtitle or ''}" for c in reply.cards)
@@ -131,25 +128,25 @@ def check_reply(expect: Mapping[str, Any], reply: Reply, memory: Mapping[str, st
     for key, want in expect.items():
         match key:
             case "text":
-                if (reply.text or "") != _fill(str(want), memory):
+                if (reply.text or "") != fill(str(want), memory):
                     return f"text is {reply.text!r}, expected {want!r}"
             case "contains":
                 for piece in want if isinstance(want, list) else [want]:
-                    if _fill(str(piece), memory).lower() not in text.lower():
+                    if fill(str(piece), memory).lower() not in text.lower():
                         return f"{text!r} does not contain {piece!r}"
             case "not_contains":
                 for piece in want if isinstance(want, list) else [want]:
-                    if _fill(str(piece), memory).lower() in text.lower():
+                    if fill(str(piece), memory).lower() in text.lower():
                         return f"{text!r} contains {piece!r}"
             case "matches":
-                if re.search(_fill(str(want), memory), text, re.IGNORECASE | re.DOTALL) is None:
+                if re.search(fill(str(want), memory), text, re.IGNORECASE | re.DOTALL) is None:
                     return f"{text!r} does not match /{want}/"
             case "buttons":
-                if titles != [_fill(str(w), memory) for w in want]:
+                if titles != [fill(str(w), memory) for w in want]:
                     return f"buttons are {titles}, expected {want}"
             case "buttons_contain":
                 for piece in want if isinstance(want, list) else [want]:
-                    if not any(_fill(str(piece), memory).lower() in t.lower() for t in titles):
+                    if not any(fill(str(piece), memory).lower() in t.lower() for t in titles):
                         return f"no button contains {piece!r} (buttons: {titles})"
             case "cards":
                 if len(reply.cards) < int(want):
@@ -240,9 +237,9 @@ class ConversationRunner:
             )
 
         if "user" in step:
-            return message(_fill(str(step["user"]), memory))
+            return message(fill(str(step["user"]), memory))
         if "payload" in step:
-            payload = _fill(str(step["payload"]), memory)
+            payload = fill(str(step["payload"]), memory)
             return message(payload, payload)
         if "press" in step:
             wanted = step["press"]
@@ -251,7 +248,7 @@ class ConversationRunner:
                     return f"{where}: no button {wanted} to press (buttons: {[b.title for b in buttons]})"
                 button = buttons[wanted - 1]
             else:
-                piece = _fill(str(wanted), memory).lower()
+                piece = fill(str(wanted), memory).lower()
                 found = [b for b in buttons if piece in b.title.lower()]
                 if not found:
                     return (
