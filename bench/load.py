@@ -56,6 +56,7 @@ SEARCHES = {
         "je cherche un libanais à Oberkampf pour {n} le {day} à {time}",
     ],
 }
+LOST_RACE = ("has just gone", "vient de partir", "Nothing free", "Plus rien de libre")
 GREETINGS = {"en": "hello", "fr": "bonjour"}
 YES = {"en": "yes please", "fr": "oui, c'est parfait"}
 MY_BOOKINGS = {"en": "show my bookings", "fr": "mes réservations"}
@@ -133,8 +134,9 @@ class VirtualUser:
 
     @staticmethod
     def lost_race(answer: list[dict[str, Any]]) -> bool:
+        """The table went to another user: at the confirmation, or between the cards and the press."""
         text = " ".join(str(m.get("text") or "") for m in answer)
-        return "has just gone" in text or "vient de partir" in text
+        return any(said in text for said in LOST_RACE)
 
     @staticmethod
     def check(kind: str, answer: list[dict[str, Any]]) -> str | None:
@@ -193,7 +195,11 @@ async def run_level(
             if bare:
                 continue
             problem = f"HTTP {status}" if status >= 400 else VirtualUser.check(vu.expect[step], answer)
-            if problem is not None and vu.expect[step] == "booked" and VirtualUser.lost_race(answer):
+            if (
+                problem is not None
+                and vu.expect[step] in {"confirm", "booked"}
+                and VirtualUser.lost_race(answer)
+            ):
                 result.taken += 1  # another user took the table first; the bot said so and offered others
                 vu.new_dialogue()
                 step = 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plaza.errors import ConfigError
+from plaza.heap import settle_heap
 
 if TYPE_CHECKING:
     from plaza.app import Plaza
@@ -71,6 +72,7 @@ async def _serve(args: argparse.Namespace) -> int:
         port = args.port or plaza.config.server.port
         site = web.TCPSite(runner, host, port)
         await site.start()
+        settle_heap()
         elapsed = time.perf_counter() - started
         print(
             f"Plaza is ready on http://{host}:{port} in {elapsed:.1f}s: bots {', '.join(plaza.bots)}; "

@@ -16,7 +16,7 @@ from datetime import datetime
 from plaza.nlu import builtin
 from plaza.nlu.language import LanguageDetector
 from plaza.nlu.lookup import LookupExtractor
-from plaza.nlu.model import IntentEntityModel, ModelOutput
+from plaza.nlu.model import IntentEntityModel, ModelOutput, PackedOutput
 from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, ROUTER, Entity, ParseResult
 
 _SOURCE_RANK = {"payload": 0, "lookup": 1, "regex": 2}
@@ -81,16 +81,17 @@ class NLUService:
         self._router = router
         self._bots = bots
         self._default_language = default_language
-        self._outputs: OrderedDict[tuple[str, str, str], ModelOutput] = OrderedDict()
+        self._outputs: OrderedDict[tuple[str, str, str], PackedOutput] = OrderedDict()
         self._cache_size = cache_size
 
     def _output(self, name: str, model: IntentEntityModel, language: str, text: str) -> ModelOutput:
         key = (name, language, text)
-        found = self._outputs.get(key)
-        if found is not None:
+        packed = self._outputs.get(key)
+        if packed is not None:
             self._outputs.move_to_end(key)
-            return found
-        found = self._outputs[key] = model.parse(text)
+            return ModelOutput.unpacked(packed)
+        found = model.parse(text)
+        self._outputs[key] = found.packed()
         if len(self._outputs) > self._cache_size:
             self._outputs.popitem(last=False)
         return found

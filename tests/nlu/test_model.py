@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import json
 import math
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from plaza.nlu.model import IntentEntityModel, ModelError, PipelineConfig, fingerprint
+from plaza.nlu.model import IntentEntityModel, ModelError, ModelOutput, PipelineConfig, fingerprint
 from plaza.nlu.types import OUT_OF_SCOPE, EntitySpan, Example, RegexFeature, TrainingData
 from tests.nlu.model_data import restaurant_taxi_data, router_data
 
@@ -48,6 +49,16 @@ def test_ranking_is_a_sorted_distribution(model: IntentEntityModel) -> None:
     assert confidences == sorted(confidences, reverse=True)
     assert math.isclose(sum(confidences), 1.0, abs_tol=1e-3)
     assert {s.name for s in out.intent_ranking} == set(model.intents)
+
+
+def test_packed_output_round_trips_and_is_invisible_to_the_collector(model: IntentEntityModel) -> None:
+    out = model.parse("reserve a french restaurant")
+    packed = out.packed()
+    assert ModelOutput.unpacked(packed) == out
+    names, confidences, _entities, _below = packed
+    gc.collect()  # the collector untracks tuples of atoms when it first meets them
+    assert not gc.is_tracked(names)
+    assert not gc.is_tracked(confidences)
 
 
 def test_entity_offsets_and_value(model: IntentEntityModel) -> None:
