@@ -547,7 +547,7 @@ class ActionSearchRestaurants(RestaurantAction):
                 [r for r in aligned if r.align(at.time()) == at.time()] or aligned, at, party
             )
             if not free:
-                return await self.full(dispatcher, tracker, found, at, party)
+                return await self.full(dispatcher, tracker, found, at, party, closed=not aligned)
             found = free
         elif tracker.get_slot("date"):
             day = date.fromisoformat(tracker.get_slot("date"))
@@ -574,10 +574,14 @@ class ActionSearchRestaurants(RestaurantAction):
         found: list[Restaurant],
         at: datetime,
         party: int,
+        *,
+        closed: bool = False,
     ) -> list[Event]:
         """Nothing free then: the nearest free times here, and places free then a little further away.
 
-        "Further away" is the same cuisine in another district, else the same district.
+        `closed` when none of them takes bookings then at all (Bellini on a Sunday): saying
+        "nothing free" would suggest they are full. "Further away" is the same cuisine in
+        another district, else the same district.
         """
         lang = tracker.language
         buttons: list[dict[str, str]] = []
@@ -585,9 +589,10 @@ class ActionSearchRestaurants(RestaurantAction):
             times = await self.w.availability.nearest_times(r, at, party, self.w.earliest(), count=2)
             buttons.extend(self.w.time_buttons(r, times, lang, "book_table"))
         dispatcher.utter_message(
-            response="utter_full_alternatives",
+            response="utter_closed_alternatives" if closed else "utter_full_alternatives",
             when=self.w.when(at, lang),
             people=people(party, lang),
+            names=", ".join(r.name for r in found[:3]),
             buttons=buttons,
         )
         cuisine, district = tracker.get_slot("cuisine"), tracker.get_slot("district")
