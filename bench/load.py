@@ -113,7 +113,9 @@ class VirtualUser:
     """One conversation holding booking dialogues, checking each answer."""
 
     def __init__(self, index: int, run_id: str, rng: random.Random) -> None:
-        self.sender = f"vu-{run_id}-{index}"
+        self.base = f"vu-{run_id}-{index}"
+        self.sender = self.base
+        self.conversations = 1
         self.language = "fr" if index % 2 else "en"
         self.rng = rng
         self.script: list[str] = []
@@ -131,6 +133,12 @@ class VirtualUser:
         search = self.rng.choice(SEARCHES[lang]).format(n=self.rng.randint(2, 4), day=day_text, time=clock)
         self.script = [GREETINGS[lang], search, "<press book>", YES[lang], MY_BOOKINGS[lang]]
         self.expect = ["buttons", "cards_or_times", "confirm", "booked", "any"]
+
+    def new_conversation(self) -> None:
+        """After a lost race the bot is still in the form, asking for another time: start afresh."""
+        self.conversations += 1
+        self.sender = f"{self.base}-{self.conversations}"
+        self.new_dialogue()
 
     @staticmethod
     def lost_race(answer: list[dict[str, Any]]) -> bool:
@@ -201,7 +209,7 @@ async def run_level(
                 and VirtualUser.lost_race(answer)
             ):
                 result.taken += 1  # another user took the table first; the bot said so and offered others
-                vu.new_dialogue()
+                vu.new_conversation()
                 step = 0
                 last = []
                 continue

@@ -143,7 +143,7 @@ def test_plaza_db_upgrade_and_config_errors(tmp_path: Path) -> None:
         env=env_with_db(tmp_path),
     )
     assert done.returncode == 0, done.stderr
-    assert "database is at revision 0001 (head 0001)" in done.stdout
+    assert "database is at revision 0002 (head 0002)" in done.stdout
     missing = subprocess.run(
         [*PLAZA, "--app", str(tmp_path), "run"], capture_output=True, text=True, timeout=60
     )

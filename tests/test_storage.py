@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -199,3 +200,37 @@ def test_schema_revision_constant_is_the_migrations_head() -> None:
     from plaza.storage.migrate import SCHEMA_REVISION, head_revision
 
     assert head_revision() == SCHEMA_REVISION
+
+
+def test_migrations_build_the_schema_the_models_describe(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from plaza.storage.migrate import upgrade
+    from plaza.storage.models import Base
+
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_capacity_at_one_time_is_found_through_an_index(tmp_path: Path) -> None:
+    """A search's question (every place's seats at one time) must not scan every slot ever booked."""
+    import sqlite3
+
+    from plaza.storage.migrate import upgrade
+
+    path = tmp_path / "plan.db"
+    upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT resource_id, used FROM capacity_use WHERE bot = ? AND slot = ?",
+            ("restaurant", "2026-11-21 19:00:00.000000"),
+        ).fetchall()
+    assert "ix_capacity_use_slot" in " ".join(str(row) for row in plan)

@@ -180,6 +180,8 @@ class CapacityUse(Base):
     """How much of a resource's capacity one time slot has used; updated only conditionally."""
 
     __tablename__ = "capacity_use"
+    __table_args__ = (Index("ix_capacity_use_slot", "bot", "slot"),)
+    """A search asks what every place has used at one time; without it that scans the bot's every slot."""
 
     bot: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource_id: Mapped[str] = mapped_column(String(100), primary_key=True)
