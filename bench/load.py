@@ -4,6 +4,8 @@ Each virtual user is its own conversation holding a real booking dialogue, in En
 greet, search ("an italian near Bastille for 4 on Friday at 8pm"), press the first card's Book
 button, confirm, list their bookings. The client checks every answer (a search must show cards,
 a confirmation must give a PLZ- reference): a wrong answer counts as an error, like a 5xx.
+A table taken by another user between the cards and the confirmation is the right answer, counted
+apart ("taken"); that user then starts a new conversation.
 
 Reported per concurrency level (1, 8, 32): turns per second, latency p50/p95/p99, errors; the
 server's peak resident memory; its time to ready once trained; and, measured by the same client
