@@ -12,6 +12,7 @@ the tracker is built with keyword arguments, and `tracker.language` says which l
 from __future__ import annotations
 
 import abc
+import functools
 import inspect
 import logging
 from collections.abc import Iterator, Mapping, Sequence
@@ -247,12 +248,7 @@ class ValidationAction(Action):
 
     def declared_slot_methods(self) -> dict[str, list[str]]:
         """Slot names this class has `validate_` and `extract_` methods for."""
-        found: dict[str, list[str]] = {"validate": [], "extract": []}
-        for attr in dir(type(self)):
-            for prefix in ("validate", "extract"):
-                if attr.startswith(prefix + "_") and callable(getattr(self, attr)):
-                    found[prefix].append(attr.removeprefix(prefix + "_"))
-        return found
+        return {prefix: sorted(slots) for prefix, slots in _slot_methods(type(self)).items()}
 
     async def slots_to_extract(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -268,20 +264,22 @@ class ValidationAction(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[Event]:
+        # It runs on every message: look up only the slots this class has methods for.
+        methods = _slot_methods(type(self))
         extracted: list[Event] = []
         for slot in await self.slots_to_extract(dispatcher, tracker, domain):
-            method = getattr(self, f"extract_{slot}", None)
-            if method is None:
+            if slot not in methods["extract"]:
                 continue
+            method = getattr(self, f"extract_{slot}")
             values = await self._call(method, dispatcher, tracker, domain)
             extracted.extend(SlotSet(k, v) for k, v in (values or {}).items())
         tracker = tracker.copy()
         tracker.add_slots(extracted)
         validated: list[Event] = list(extracted)
         for slot, value in tracker.slots_to_validate().items():
-            method = getattr(self, f"validate_{slot}", None)
-            if method is None or value is None:
+            if value is None or slot not in methods["validate"]:
                 continue
+            method = getattr(self, f"validate_{slot}")
             result = await self._call(method, value, dispatcher, tracker, domain)
             if not isinstance(result, Mapping):
                 log.warning(
@@ -291,6 +289,17 @@ class ValidationAction(Action):
             validated.extend(SlotSet(k, v) for k, v in result.items())
             tracker.add_slots([SlotSet(k, v) for k, v in result.items()])
         return validated
+
+
+@functools.cache
+def _slot_methods(cls: type[ValidationAction]) -> dict[str, frozenset[str]]:
+    """The slots a validation class has `extract_<slot>` and `validate_<slot>` methods for."""
+    found: dict[str, set[str]] = {"validate": set(), "extract": set()}
+    for attr in dir(cls):
+        for prefix in ("validate", "extract"):
+            if attr.startswith(prefix + "_") and callable(getattr(cls, attr)):
+                found[prefix].add(attr.removeprefix(prefix + "_"))
+    return {prefix: frozenset(slots) for prefix, slots in found.items()}
 
 
 class FormValidationAction(ValidationAction, abc.ABC):

@@ -81,6 +81,16 @@ async def test_identity_and_conversation_are_created_once(db: Database) -> None:
     assert state["user_id"] == first[0]
 
 
+async def test_a_read_holds_no_snapshot_and_sees_later_commits(db: Database) -> None:
+    """Reads skip SQLAlchemy's BEGIN/COMMIT on SQLite: one must not leave a stale transaction open."""
+    _, conv = await _conversation(db)
+    assert await _count(db, Message) == 0  # a Core statement: it autobegins, and read() ends it
+    await db.write(lambda c: commit_turn(c, turn=_turn(conv, 0)))
+    assert await _count(db, Message) == 2
+    state, version = await db.read(lambda c: load_state(c, conv))  # a prepared statement
+    assert (state, version) == ({"turn": 1}, 1)
+
+
 async def test_a_turn_commits_everything_or_nothing(db: Database) -> None:
     _, conv = await _conversation(db)
     await db.write(lambda c: commit_turn(c, turn=_turn(conv, 0)))

@@ -90,8 +90,11 @@ class ModelOutput:
         )
 
     @classmethod
-    def unpacked(cls, packed: PackedOutput) -> ModelOutput:
+    def unpacked(cls, packed: PackedOutput, top: int | None = None) -> ModelOutput:
+        """The output again; with `top`, only that many of its best intents (all a caller shows)."""
         names, confidences, entities, below = packed
+        if top is not None:
+            names, confidences = names[:top], confidences[:top]
         return cls(tuple(map(IntentScore, names, confidences)), entities, below)
 
 

@@ -19,6 +19,8 @@ from plaza.nlu.lookup import LookupExtractor
 from plaza.nlu.model import IntentEntityModel, ModelOutput, PackedOutput
 from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, ROUTER, Entity, ParseResult
 
+RANKING_SIZE = 10
+"""How many intents a parse ranks (Rasa's `intent_ranking` shows ten)."""
 _SOURCE_RANK = {"payload": 0, "lookup": 1, "regex": 2}
 """For two overlapping entities of one type: the lower rank wins, then the longer span."""
 
@@ -84,12 +86,14 @@ class NLUService:
         self._outputs: OrderedDict[tuple[str, str, str], PackedOutput] = OrderedDict()
         self._cache_size = cache_size
 
-    def _output(self, name: str, model: IntentEntityModel, language: str, text: str) -> ModelOutput:
+    def _output(
+        self, name: str, model: IntentEntityModel, language: str, text: str, top: int | None = None
+    ) -> ModelOutput:
         key = (name, language, text)
         packed = self._outputs.get(key)
         if packed is not None:
             self._outputs.move_to_end(key)
-            return ModelOutput.unpacked(packed)
+            return ModelOutput.unpacked(packed, top)
         found = model.parse(text)
         self._outputs[key] = found.packed()
         if len(self._outputs) > self._cache_size:
@@ -132,7 +136,8 @@ class NLUService:
 
     def parse(self, text: str, bot: str, language: str, now: datetime) -> ParseResult:
         bot_models = self._bots[bot]
-        output = self._output(bot, self._model(bot, language), language, text)
+        # a parse shows the best RANKING_SIZE intents; one more in case out-of-scope is on top
+        output = self._output(bot, self._model(bot, language), language, text, top=RANKING_SIZE + 1)
         found: list[Entity] = list(output.entities)
         if bot_models.lookup is not None:
             found.extend(bot_models.lookup.extract(text))
@@ -146,7 +151,7 @@ class NLUService:
             text=text,
             language=language,
             intent=ranking[0],
-            intent_ranking=tuple(ranking[:10]),
+            intent_ranking=tuple(ranking[:RANKING_SIZE]),
             entities=tuple(merge_entities(found, bot_models.catalog.keys())),
             bot=None if bot == CONCIERGE else bot,
         )
