@@ -141,7 +141,7 @@ class Engine:
             language=state.language,
             user_sender=f"user:{ref.user_id}",
             replies=replies,
-            events=[(bot, _stamped(event.to_dict(), stamp)) for bot, event in output.events],
+            events=[(bot, _stamped(wire, stamp)) for bot, _event, wire in output.events],
             staged=list(staged),
         )
         result = TurnResult(ref.conversation_id, replies, understood.parse)
@@ -211,9 +211,8 @@ class Engine:
 
 
 def _stamped(data: dict[str, Any], stamp: float) -> dict[str, Any]:
-    if data.get("timestamp") is None:
-        data["timestamp"] = stamp
-    return data
+    """The event as stored: with the turn's time when it has none (a copy: the snapshot shares `data`)."""
+    return {**data, "timestamp": stamp} if data.get("timestamp") is None else data
 
 
 def _inbound_body(inbound: Inbound) -> dict[str, Any]:

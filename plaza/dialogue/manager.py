@@ -60,7 +60,8 @@ class BotReply:
 
 @dataclass(slots=True)
 class TurnOutput:
-    events: list[tuple[str | None, Event]] = field(default_factory=list)
+    events: list[tuple[str | None, Event, dict[str, Any]]] = field(default_factory=list)
+    """(bot, event, the event's wire dict), in order; the wire dicts are shared with the snapshot."""
     replies: list[BotReply] = field(default_factory=list)
 
 
@@ -106,8 +107,9 @@ class _Turn:
         return self.parse.intent.name
 
     def record(self, event: Event) -> None:
-        self.state.apply(event, self.bot)
-        self.out.events.append((self.bot, event))
+        wire = event.to_dict()
+        self.state.apply(event, self.bot, wire)
+        self.out.events.append((self.bot, event, wire))
 
     def say(self, reply: Reply) -> None:
         self.out.replies.append(BotReply(self.bot, reply))
@@ -124,7 +126,7 @@ class _Turn:
     def slots_answered(self) -> set[str]:
         """Slots set (to anything, even rejected) since the user's message."""
         answered: set[str] = set()
-        for _bot, event in reversed(self.out.events):
+        for _bot, event, _wire in reversed(self.out.events):
             if isinstance(event, UserUttered):
                 break
             if isinstance(event, SlotSet) and event.key != REQUESTED_SLOT:

@@ -85,8 +85,11 @@ class ConversationState:
             state = self.bots[bot] = BotState()
         return state
 
-    def apply(self, event: Event, bot: str | None) -> None:
-        """Fold one event into the snapshot; `bot` is whose slots and form it concerns."""
+    def apply(self, event: Event, bot: str | None, wire: dict[str, Any] | None = None) -> None:
+        """Fold one event into the snapshot; `bot` is whose slots and form it concerns.
+
+        `wire` is the event's `to_dict()` when the caller already has it (not modified here).
+        """
         match event:
             case SlotSet(key=key, value=value) if bot is not None:
                 self.bot_state(bot).slots[key] = value
@@ -118,7 +121,7 @@ class ConversationState:
                 self.bot = engaged
             case BotUttered():
                 pass
-        self.recent_events.append(_slim(event.to_dict()))
+        self.recent_events.append(_slim(event.to_dict() if wire is None else wire))
         if len(self.recent_events) > RECENT_EVENTS:
             del self.recent_events[: len(self.recent_events) - RECENT_EVENTS]
 

@@ -42,16 +42,18 @@ def to_driver(value: Any, dialect: str) -> Any:
     return value
 
 
-_last_datetime: tuple[datetime, str] | None = None
+_DATETIME_TEXTS: dict[datetime, str] = {}
+_DATETIME_TEXTS_LIMIT = 4096
 
 
 def _sqlite_datetime(value: datetime) -> str:
-    """Every row of a turn carries the same timestamp: format it once."""
-    global _last_datetime  # noqa: PLW0603 - a one-entry cache
-    if _last_datetime is not None and _last_datetime[0] is value:
-        return _last_datetime[1]
-    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-    _last_datetime = (value, text)
+    """Every row of a turn carries its timestamp, and a group commit interleaves turns: format each once."""
+    text = _DATETIME_TEXTS.get(value)
+    if text is None:
+        if len(_DATETIME_TEXTS) >= _DATETIME_TEXTS_LIMIT:
+            _DATETIME_TEXTS.clear()
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        _DATETIME_TEXTS[value] = text
     return text
 
 
@@ -81,8 +83,11 @@ def _converter(type_: Any, dialect: str) -> Converter:
     return None
 
 
-_Compiled = tuple[str, tuple[str, ...] | None, dict[str, Converter], dict[str, Any]]
-"""SQL, positional bind order (None: named), converters and fixed values per bind name."""
+_Compiled = tuple[
+    str, tuple[str, ...] | None, dict[str, Converter], dict[str, Any], tuple[tuple[str, Converter], ...]
+]
+"""SQL, positional bind order (None: named), converters and fixed values per bind name, and the
+positional binds with their converters in order (the hot loop's input)."""
 
 
 class Prepared:
@@ -101,7 +106,8 @@ class Prepared:
             order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
             converters = {key: _converter(bind.type, name) for key, bind in compiled.binds.items()}
             fixed = {key: bind.effective_value for key, bind in compiled.binds.items() if not bind.required}
-            found = self._compiled[name] = (str(compiled), order, converters, fixed)
+            ordered = tuple((key, converters.get(key)) for key in order or ())
+            found = self._compiled[name] = (str(compiled), order, converters, fixed, ordered)
         return found
 
     @staticmethod
@@ -118,16 +124,15 @@ class Prepared:
         compiled: _Compiled,
         values: Mapping[str, Any],
     ) -> Any:
-        _sql, order, converters, fixed = compiled
+        _sql, order, converters, fixed, ordered = compiled
         dialect = conn.dialect.name
         if order is None:
             merged = {**fixed, **values}
             return {k: self._value(v, converters.get(k), dialect) for k, v in merged.items()}
         out = []
-        for key in order:  # the hot loop of every turn's commit: no helper calls for plain values
+        for key, convert in ordered:  # the hot loop of every turn's commit: no helper calls for plain values
             value = values[key] if key in values else fixed[key]
             if value is not None:
-                convert = converters.get(key)
                 if convert is not None:
                     value = convert(value)
                 elif type(value) not in _PLAIN:
