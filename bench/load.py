@@ -7,6 +7,12 @@ a confirmation must give a PLZ- reference): a wrong answer counts as an error, l
 A table taken by another user between the cards and the confirmation is the right answer, counted
 apart ("taken"); that user then starts a new conversation.
 
+Users are staggered: user i greets i mod 5 times before its first dialogue. Each user takes one
+turn per round of the server's work, so users started together stay at the same step forever, and
+every fifth round is 32 searches at once: p99 then measures that lockstep burst, which real
+traffic does not make. The same load with every user in step is run once more at the highest
+concurrency, so both figures come from one run (`--no-in-step` skips it).
+
 Reported per concurrency level (1, 8, 32): turns per second, latency p50/p95/p99, errors; the
 server's peak resident memory; its time to ready once trained; and, measured by the same client
 in the same run, a bare aiohttp endpoint that does nothing (the machine's ceiling).
@@ -58,6 +64,8 @@ SEARCHES = {
         "je cherche un libanais à Oberkampf pour {n} le {day} à {time}",
     ],
 }
+STAGGER_STEPS = 5
+"""A dialogue's length: user i starts i mod 5 steps out of step with user 0."""
 LOST_RACE = ("has just gone", "vient de partir", "Nothing free", "Plus rien de libre")
 GREETINGS = {"en": "hello", "fr": "bonjour"}
 YES = {"en": "yes please", "fr": "oui, c'est parfait"}
@@ -84,6 +92,8 @@ def peak_rss_mb(pid: int) -> float | None:
 class LevelResult:
     name: str
     concurrency: int
+    users: str = "staggered"
+    """"staggered": user i starts i mod 5 steps into the dialogue's rhythm; "in step": all at once."""
     turns: int = 0
     errors: int = 0
     taken: int = 0
@@ -101,6 +111,7 @@ class LevelResult:
         return {
             "target": self.name,
             "concurrency": self.concurrency,
+            "users": self.users,
             "turns_per_s": round(self.turns / self.seconds, 1) if self.seconds else 0.0,
             "p50_ms": round(pct(0.50), 2),
             "p95_ms": round(pct(0.95), 2),
@@ -135,6 +146,17 @@ class VirtualUser:
         search = self.rng.choice(SEARCHES[lang]).format(n=self.rng.randint(2, 4), day=day_text, time=clock)
         self.script = [GREETINGS[lang], search, "<press book>", YES[lang], MY_BOOKINGS[lang]]
         self.expect = ["buttons", "cards_or_times", "confirm", "booked", "any"]
+
+    def stagger(self, steps: int) -> None:
+        """Greet `steps` times before the first dialogue, so users are not all at the same step.
+
+        Every user takes one turn per round of the server's work; started together, they stay
+        in step, and every fifth round is all searches at once, a burst real traffic does not
+        make. A few greetings at the start (the mix is otherwise unchanged) put them out of step.
+        """
+        greeting = GREETINGS[self.language]
+        self.script = [greeting] * steps + self.script
+        self.expect = ["buttons"] * steps + self.expect
 
     def new_conversation(self) -> None:
         """After a lost race the bot is still in the form, asking for another time: start afresh."""
@@ -173,16 +195,19 @@ async def run_level(
     seconds: float,
     bare: bool,
     run_id: str,
+    staggered: bool = True,
 ) -> LevelResult:
-    result = LevelResult(name, concurrency)
+    result = LevelResult(name, concurrency, "staggered" if staggered else "in step")
     deadline = time.perf_counter() + seconds
     rng = random.Random(concurrency)
 
     async def user(index: int) -> None:
-        vu = VirtualUser(index, f"{run_id}-{concurrency}", rng)
+        vu = VirtualUser(index, f"{run_id}-{concurrency}-{result.users}", rng)
         last: list[dict[str, Any]] = []
         step = 0
         vu.new_dialogue()
+        if staggered:
+            vu.stagger(index % STAGGER_STEPS)
         while time.perf_counter() < deadline:
             message = vu.script[step]
             if message == "<press book>":
@@ -291,6 +316,20 @@ async def measure(
                     for concurrency in args.levels
                 ]
             )
+            if target == "plaza" and args.in_step:
+                # the same load with every user in step: what p99 measured before users were staggered
+                levels.append(
+                    await run_level(
+                        session,
+                        base + WEBHOOK,
+                        target,
+                        max(args.levels),
+                        args.seconds,
+                        False,
+                        args.run_id,
+                        staggered=False,
+                    )
+                )
         rss = peak_rss_mb(proc.pid)
     finally:
         stop(proc)
@@ -300,6 +339,7 @@ async def measure(
 TABLE_COLUMNS = [
     ("target", "target", -7),
     ("conc", "concurrency", 4),
+    ("users", "users", -9),
     ("turns/s", "turns_per_s", 9),
     ("p50 ms", "p50_ms", 8),
     ("p95 ms", "p95_ms", 8),
@@ -348,6 +388,12 @@ async def main() -> int:
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument("--database", default="sqlite", help="sqlite (a fresh file) or a PostgreSQL URL")
     parser.add_argument("--json", default=None, help="also write the results to this file")
+    parser.add_argument(
+        "--no-in-step",
+        dest="in_step",
+        action="store_false",
+        help="skip the extra level with every virtual user in step (all at the same dialogue step)",
+    )
     args = parser.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
     args.run_id = f"{int(time.time())}"
@@ -373,7 +419,7 @@ async def main() -> int:
         [plaza, "run"],
         env,
         port,
-        argparse.Namespace(**{**vars(args), "levels": [1], "seconds": 0.5}),
+        argparse.Namespace(**{**vars(args), "levels": [1], "seconds": 0.5, "in_step": False}),
     )
     plaza_levels, ready, rss = await measure("plaza", [plaza, "run"], env, port, args)
 
