@@ -64,8 +64,6 @@ SEARCHES = {
         "je cherche un libanais à Oberkampf pour {n} le {day} à {time}",
     ],
 }
-STAGGER_STEPS = 5
-"""A dialogue's length: user i starts i mod 5 steps out of step with user 0."""
 LOST_RACE = ("has just gone", "vient de partir", "Nothing free", "Plus rien de libre")
 GREETINGS = {"en": "hello", "fr": "bonjour"}
 YES = {"en": "yes please", "fr": "oui, c'est parfait"}
@@ -207,7 +205,7 @@ async def run_level(
         step = 0
         vu.new_dialogue()
         if staggered:
-            vu.stagger(index % STAGGER_STEPS)
+            vu.stagger(index % len(vu.script))  # a dialogue's length: every step has its share of users
         while time.perf_counter() < deadline:
             message = vu.script[step]
             if message == "<press book>":

@@ -18,6 +18,7 @@ from plaza.clock import Clock
 from plaza.domain import BotDomain, ResponseBook, load_bot_domain, localize
 from plaza.errors import ConfigError
 from plaza.messages import Button
+from plaza.nlu.types import CONCIERGE
 from plaza.sdk import Action, DomainDict, FormValidationAction, ValidationAction
 from plaza.storage.staging import DomainStore
 
@@ -145,6 +146,11 @@ def load_bot(
     common = set(concierge.domain.intents)
     domain.check(set(runtime.actions), common)
     return runtime
+
+
+def runtime_of(bots: Mapping[str, BotRuntime], concierge: BotRuntime, bot: str | None) -> BotRuntime:
+    """The runtime answering for `bot`: the concierge's for none (or the concierge itself)."""
+    return concierge if bot is None or bot == CONCIERGE else bots[bot]
 
 
 def menu_buttons(bots: Mapping[str, BotRuntime], language: str) -> list[Button]:

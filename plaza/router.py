@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from plaza.bots import BotRuntime
+from plaza.bots import BotRuntime, runtime_of
 from plaza.dialogue.payload import parse_payload
 from plaza.dialogue.state import ConversationState
 from plaza.errors import UnknownPayload
@@ -49,7 +49,7 @@ class Router:
         self._language_confidence = language_confidence
 
     def runtime(self, bot: str | None) -> BotRuntime:
-        return self._concierge if bot is None or bot == CONCIERGE else self._bots[bot]
+        return runtime_of(self._bots, self._concierge, bot)
 
     def understand(self, inbound: Inbound, state: ConversationState, now: datetime) -> Understanding:
         content = inbound.content

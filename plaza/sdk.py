@@ -286,8 +286,9 @@ class ValidationAction(Action):
                     "%s.validate_%s returned %r, not a dict; slot rejected", self.name(), slot, result
                 )
                 result = {slot: None}
-            validated.extend(SlotSet(k, v) for k, v in result.items())
-            tracker.add_slots([SlotSet(k, v) for k, v in result.items()])
+            events = [SlotSet(k, v) for k, v in result.items()]
+            validated.extend(events)
+            tracker.add_slots(events)
         return validated
 
 

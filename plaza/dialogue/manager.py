@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from plaza.bots import BotRuntime, menu_buttons
+from plaza.bots import BotRuntime, menu_buttons, runtime_of
 from plaza.dialogue.events import (
     ActionExecuted,
     ActionExecutionRejected,
@@ -80,12 +80,13 @@ class _Turn:
         runtime: BotRuntime,
         parse: ParseResult,
         policy: Policy,
-        staged: list[StagedWrite] | None,
+        staged: list[StagedWrite],
     ) -> None:
         self.state = state
         self.rt = runtime
         self.parse = parse
-        self.policy = policy
+        self.confident = parse.intent.confidence >= policy.fallback_threshold
+        """Sure enough of the intent to act on it (else the fallback asks)."""
         self.out = TurnOutput()
         self.domain_dict: DomainDict = runtime.domain_dict
         self.actions_run = 0
@@ -150,10 +151,7 @@ class _Turn:
     # -- running things ----------------------------------------------------------------------
     async def run_steps(self, steps: Sequence[str]) -> None:
         for step in steps:
-            if step in self.rt.domain.forms:
-                await self.run_form(step, activated=self.bs.active_loop != step)
-            else:
-                await self.run_named(step)
+            await self.run_named(step)
 
     async def run_named(self, name: str) -> None:
         if name in self.rt.actions:
@@ -171,14 +169,13 @@ class _Turn:
             log.error("bot %s ran more than %d actions in one turn; stopping", self.bot, MAX_ACTIONS_PER_TURN)
             return []
         dispatcher = CollectingDispatcher()
-        staged_before = len(self.staged) if self.staged is not None else 0
+        staged_before = len(self.staged)
         try:
             raw = await action.run(dispatcher, self.tracker(), self.domain_dict)
             events = [e if isinstance(e, Event) else event_from_dict(e) for e in raw or []]
         except Exception:
             log.exception("action %s of bot %s failed", action.name(), self.bot)
-            if self.staged is not None:
-                del self.staged[staged_before:]  # a failed action's writes must not commit
+            del self.staged[staged_before:]  # a failed action's writes must not commit
             self.record(ActionExecutionRejected(action.name()))
             self.utter("utter_error")
             return []
@@ -245,8 +242,9 @@ class _Turn:
         )
 
     async def run_form(self, form: str, *, activated: bool) -> None:
-        if not activated and self.leaves(form):
-            await self.leave_form(keep=self.slots_answered())
+        answered = self.slots_answered()
+        if not activated and self.leaves(form, answered):
+            await self.leave_form(keep=answered)
             rule = self.rt.domain.rule_for_intent(self.intent)
             if rule is not None:
                 await self.run_steps(rule.steps)
@@ -254,7 +252,7 @@ class _Turn:
         if activated:
             self.record(ActiveLoop(form))
         validator = self.rt.form_validation(form)
-        if validator is not None and (activated or self.slots_answered()):
+        if validator is not None and (activated or answered):
             await self.run_action(validator)
             if self.bs.active_loop != form:
                 return  # the validator ended the form
@@ -264,7 +262,7 @@ class _Turn:
                 return
         await self.ask_next(form)
 
-    def leaves(self, form: str) -> bool:
+    def leaves(self, form: str, answered: set[str]) -> bool:
         """Whether the user moved on from the form.
 
         Yes for a confident `leave_on` intent that did not answer the question, or that says
@@ -273,10 +271,9 @@ class _Turn:
         intent's own rule then runs).
         """
         spec = self.rt.domain.forms[form]
-        answered = self.slots_answered()
         if self.named.keys() & set(spec.leave_on_slots) and self.rt.domain.rule_for_intent(self.intent):
             return True
-        if self.intent not in spec.leave_on or self.parse.intent.confidence < self.policy.fallback_threshold:
+        if self.intent not in spec.leave_on or not self.confident:
             return False
         requested = self.bs.requested_slot
         return requested is None or requested not in answered or bool(answered - set(spec.required_slots))
@@ -284,13 +281,12 @@ class _Turn:
     async def unanswered(self, form: str) -> None:
         """The message answered none of the form's questions: answer it if we can, then resume."""
         rule = self.rt.domain.rule_for_intent(self.intent)
-        own_rule = rule is not None and form not in rule.steps and self.intent not in ANSWERS
-        ignored = self.intent in self.rt.domain.forms[form].ignored_intents
         if (
-            own_rule
-            and not ignored
-            and rule is not None
-            and self.parse.intent.confidence >= self.policy.fallback_threshold
+            rule is not None
+            and form not in rule.steps
+            and self.intent not in ANSWERS
+            and self.intent not in self.rt.domain.forms[form].ignored_intents
+            and self.confident
         ):
             await self.run_steps(rule.steps)
         else:
@@ -333,18 +329,18 @@ class _Turn:
     # -- the fallback ------------------------------------------------------------------------
     def fallback(self, menu: Sequence[Button]) -> None:
         self.record(ActionExecuted("action_default_fallback"))
-        if self.intent == OUT_OF_SCOPE and self.parse.intent.confidence >= self.policy.fallback_threshold:
+        if self.intent == OUT_OF_SCOPE and self.confident:
             self.say(self._with_buttons("utter_out_of_scope", menu))
             return
         entities = {e.entity: e.value for e in self.parse.entities if e.extractor != "payload"}
+        wanted = {k: v for k, v in entities.items() if k in self.rt.domain.entities and _jsonable(v)}
+        bot = None if self.bot == CONCIERGE else self.bot
         titled = self.rt.domain.intents
         options: list[Button] = []
         for candidate in self.parse.intent_ranking:
             title = titled.get(candidate.name)
             if candidate.name == OUT_OF_SCOPE or not title:
                 continue
-            wanted = {k: v for k, v in entities.items() if k in self.rt.domain.entities and _jsonable(v)}
-            bot = None if self.bot == CONCIERGE else self.bot
             options.append(
                 Button(localize(title, self.state.language), make_payload(candidate.name, wanted, bot))
             )
@@ -369,9 +365,7 @@ class DialogueManager:
         self.policy = policy
 
     def runtime(self, bot: str | None) -> BotRuntime:
-        if bot is None or bot == CONCIERGE:
-            return self._concierge
-        return self._bots[bot]
+        return runtime_of(self._bots, self._concierge, bot)
 
     def menu(self, language: str) -> list[Button]:
         return menu_buttons(self._bots, language)
@@ -382,7 +376,7 @@ class DialogueManager:
         bot: str | None,
         parse: ParseResult,
         user_event: UserUttered,
-        staged: list[StagedWrite] | None = None,
+        staged: list[StagedWrite],
     ) -> TurnOutput:
         """Answer one user message. Mutates `state` by applying every event it records."""
         runtime = self.runtime(bot)
@@ -406,7 +400,7 @@ class DialogueManager:
             await turn.run_action(validator)
 
     async def _decide(self, turn: _Turn) -> None:
-        intent, confident = turn.intent, turn.parse.intent.confidence >= self.policy.fallback_threshold
+        intent, confident = turn.intent, turn.confident
         form = turn.bs.active_loop
         if intent == CANCEL and confident:
             if form is not None:

@@ -31,7 +31,7 @@ def _intent_allowed(mapping: SlotMapping, intent: str) -> bool:
     return not (mapping.not_intent and intent in mapping.not_intent)
 
 
-def _value(mapping: SlotMapping, slot_type: str, parse: Mapping[str, Any], intent: str) -> Any:
+def _value(mapping: SlotMapping, slot_type: str, parse: Mapping[str, Any]) -> Any:
     match mapping.type:
         case "from_entity":
             values = [
@@ -62,7 +62,7 @@ def mapped_slot_values(domain: BotDomain, state: BotState, parse: Mapping[str, A
                 continue
             if not _conditions_hold(mapping, state):
                 continue
-            value = _value(mapping, slot.type, parse, intent)
+            value = _value(mapping, slot.type, parse)
             if value is None:
                 continue
             values[name] = value

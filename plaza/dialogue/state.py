@@ -125,9 +125,6 @@ class ConversationState:
         if len(self.recent_events) > RECENT_EVENTS:
             del self.recent_events[: len(self.recent_events) - RECENT_EVENTS]
 
-    def copy(self) -> ConversationState:
-        return ConversationState.from_json(self.to_json(), self.version)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "conversation_id": self.conversation_id,

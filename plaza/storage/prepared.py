@@ -83,11 +83,9 @@ def _converter(type_: Any, dialect: str) -> Converter:
     return None
 
 
-_Compiled = tuple[
-    str, tuple[str, ...] | None, dict[str, Converter], dict[str, Any], tuple[tuple[str, Converter], ...]
-]
-"""SQL, positional bind order (None: named), converters and fixed values per bind name, and the
-positional binds with their converters in order (the hot loop's input)."""
+_Compiled = tuple[str, tuple[tuple[str, Converter], ...] | None, dict[str, Converter], dict[str, Any]]
+"""SQL, the positional binds in order with their converters (None: named binds), and the
+converters and fixed values per bind name."""
 
 
 class Prepared:
@@ -103,11 +101,14 @@ class Prepared:
         if found is None:
             compiled = self._statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
             assert isinstance(compiled, SQLCompiler)
-            order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
             converters = {key: _converter(bind.type, name) for key, bind in compiled.binds.items()}
             fixed = {key: bind.effective_value for key, bind in compiled.binds.items() if not bind.required}
-            ordered = tuple((key, converters.get(key)) for key in order or ())
-            found = self._compiled[name] = (str(compiled), order, converters, fixed, ordered)
+            ordered = (
+                tuple((key, converters.get(key)) for key in compiled.positiontup)
+                if compiled.positional and compiled.positiontup
+                else None
+            )
+            found = self._compiled[name] = (str(compiled), ordered, converters, fixed)
         return found
 
     @staticmethod
@@ -124,9 +125,9 @@ class Prepared:
         compiled: _Compiled,
         values: Mapping[str, Any],
     ) -> Any:
-        _sql, order, converters, fixed, ordered = compiled
+        _sql, ordered, converters, fixed = compiled
         dialect = conn.dialect.name
-        if order is None:
+        if ordered is None:
             merged = {**fixed, **values}
             return {k: self._value(v, converters.get(k), dialect) for k, v in merged.items()}
         out = []
