@@ -227,7 +227,7 @@ class World:
             "subtitle": self.subtitle(r, language),
             "buttons": [
                 {
-                    "title": title.get(language, title["en"]),
+                    "title": localize(title, language),
                     "payload": make_payload(intent, {"restaurant": r.id}, BOT),
                 }
             ],
@@ -261,7 +261,7 @@ class World:
         return buttons
 
     def hours_summary(self, r: Restaurant, language: str) -> str:
-        closed = {"en": "closed", "fr": "fermé"}[language if language in ("en", "fr") else "en"]
+        closed = localize({"en": "closed", "fr": "fermé"}, language)
         groups: list[tuple[list[int], str]] = []
         for index, key in enumerate(WEEKDAY_KEYS):
             ranges = r.hours[key]
@@ -543,9 +543,7 @@ class ActionSearchRestaurants(RestaurantAction):
             return [SlotSet("time", None)]
         if at is not None:
             aligned = [r for r in found if r.takes_booking_at(r.align(at.time()), at.date())]
-            free = await self.w.availability.free(
-                [r for r in aligned if r.align(at.time()) == at.time()] or aligned, at, party
-            )
+            free = await self.w.availability.free(aligned, at, party)  # it keeps those open at `at` itself
             if not free:
                 return await self.full(dispatcher, tracker, found, at, party, closed=not aligned)
             found = free
@@ -1021,7 +1019,6 @@ class ActionListBookings(RestaurantAction):
             dispatcher.utter_message(response="utter_no_bookings")
             return []
         lang = tracker.language
-        labels = {"en": ("Change", "Cancel"), "fr": ("Modifier", "Annuler")}.get(lang, ("Change", "Cancel"))
         elements = []
         for b in bookings:
             r = self.w.catalog.get(b.resource_id)
@@ -1032,11 +1029,11 @@ class ActionListBookings(RestaurantAction):
                     "subtitle": f"{people(b.party_size, lang)} · {b.ref}",
                     "buttons": [
                         {
-                            "title": labels[0],
+                            "title": localize({"en": "Change", "fr": "Modifier"}, lang),
                             "payload": make_payload("change_booking", {"booking_ref": b.ref}, BOT),
                         },
                         {
-                            "title": labels[1],
+                            "title": localize({"en": "Cancel", "fr": "Annuler"}, lang),
                             "payload": make_payload("cancel_booking", {"booking_ref": b.ref}, BOT),
                         },
                     ],

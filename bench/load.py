@@ -191,11 +191,11 @@ async def run_level(
     name: str,
     concurrency: int,
     seconds: float,
-    bare: bool,
     run_id: str,
     staggered: bool = True,
 ) -> LevelResult:
     result = LevelResult(name, concurrency, "staggered" if staggered else "in step")
+    bare = name == "bare"
     deadline = time.perf_counter() + seconds
     rng = random.Random(concurrency)
 
@@ -308,7 +308,6 @@ async def measure(
                         target,
                         concurrency,
                         args.seconds,
-                        target == "bare",
                         args.run_id,
                     )
                     for concurrency in args.levels
@@ -323,7 +322,6 @@ async def measure(
                         target,
                         max(args.levels),
                         args.seconds,
-                        False,
                         args.run_id,
                         staggered=False,
                     )
@@ -412,7 +410,7 @@ async def main() -> int:
     port = free_port()
     env["PLAZA_PORT"] = str(port)
     print("starting plaza run (first start migrates the fresh database)…", file=sys.stderr)
-    plaza_levels, ready_first, _ = await measure(
+    _, ready_first, _ = await measure(
         "plaza",
         [plaza, "run"],
         env,
