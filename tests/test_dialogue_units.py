@@ -98,6 +98,17 @@ def test_state_folds_events_per_bot_and_survives_json() -> None:
     assert again.language == "fr"
 
 
+def test_state_keeps_the_buttons_of_the_latest_bot_message() -> None:
+    state = ConversationState(conversation_id=1, user_id=2, sender_id="2", language="en")
+    choice = Reply(text="Which?", buttons=(Button("Change", "/change"), Button("New search", "/search")))
+    state.apply(BotUttered(choice.text, choice.to_dict(), "restaurant"), "restaurant")
+    assert [b["title"] for b in state.offered] == ["Change", "New search"]
+    again = ConversationState.from_json(state.to_json(), version=1)
+    assert again.offered == state.offered
+    state.apply(BotUttered("Done.", Reply(text="Done.").to_dict(), "restaurant"), "restaurant")
+    assert state.offered == []  # a message without buttons offers nothing
+
+
 DOMAIN = BotDomain.model_validate(
     {
         "name": "demo",

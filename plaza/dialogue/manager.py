@@ -47,7 +47,7 @@ from plaza.storage.staging import StagedWrite
 log = logging.getLogger(__name__)
 
 MAX_ACTIONS_PER_TURN = 12
-CANCEL, HELP, HUMAN = "cancel", "help", "human"
+CANCEL, HELP, HUMAN, AFFIRM = "cancel", "help", "human", "affirm"
 ANSWERS = frozenset({"affirm", "deny", "inform"})
 """Intents that answer a question rather than ask for something: never an interruption."""
 
@@ -93,6 +93,8 @@ class _Turn:
         self.staged = staged
         self.named: dict[str, Any] = {}
         """Every slot the message's mappings fill, changed or not (set before any action runs)."""
+        self.offered = state.offered
+        """The buttons the bot's previous message offered (this turn's own messages replace them)."""
 
     # -- bookkeeping -------------------------------------------------------------------------
     @property
@@ -348,6 +350,12 @@ class _Turn:
                 break
         self.say(self._with_buttons("utter_default", options or list(menu)))
 
+    def reoffer(self) -> None:
+        """A bare yes to a choice: offer the same buttons again, asking to pick one."""
+        self.record(ActionExecuted("action_reoffer"))
+        buttons = [Button(str(b["title"]), str(b["payload"])) for b in self.offered]
+        self.say(self._with_buttons("utter_pick_one", buttons))
+
     def _with_buttons(self, response: str, buttons: Sequence[Button]) -> Reply:
         reply = self.rt.responses.render(response, self.state.language, self.bs.slots, seed=self.state.turns)
         text = reply.text if reply else None
@@ -416,6 +424,9 @@ class DialogueManager:
             return
         if form is not None:
             await turn.run_form(form, activated=False)
+            return
+        if intent == AFFIRM and confident and turn.offered:
+            turn.reoffer()  # "yes" to "your booking, or a new search?" answers neither
             return
         rule = turn.rt.domain.rule_for_intent(intent) or self._concierge.domain.rule_for_intent(intent)
         if rule is not None and confident and intent != OUT_OF_SCOPE:

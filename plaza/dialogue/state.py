@@ -76,6 +76,8 @@ class ConversationState:
     followup_action: str | None = None
     paused: bool = False
     recent_events: list[dict[str, Any]] = field(default_factory=list)
+    offered: list[dict[str, Any]] = field(default_factory=list)
+    """The buttons of the bot's latest message: a bare "yes" to a choice re-offers it."""
     turns: int = 0
     version: int = 0
 
@@ -119,8 +121,9 @@ class ConversationState:
                 self.paused = False
             case BotEngaged(bot=engaged):
                 self.bot = engaged
-            case BotUttered():
-                pass
+            case BotUttered(data=data):
+                buttons = data.get("buttons")
+                self.offered = list(buttons) if buttons else []
         self.recent_events.append(_slim(event.to_dict() if wire is None else wire))
         if len(self.recent_events) > RECENT_EVENTS:
             del self.recent_events[: len(self.recent_events) - RECENT_EVENTS]
@@ -137,6 +140,7 @@ class ConversationState:
             "followup_action": self.followup_action,
             "paused": self.paused,
             "recent_events": self.recent_events,
+            "offered": self.offered,
             "turns": self.turns,
         }
 
@@ -154,6 +158,7 @@ class ConversationState:
             followup_action=data.get("followup_action"),
             paused=bool(data.get("paused", False)),
             recent_events=list(data.get("recent_events") or []),
+            offered=list(data.get("offered") or []),
             turns=int(data.get("turns", 0)),
             version=version,
         )
