@@ -16,6 +16,7 @@ import pytest
 
 from connectors.cli import render, to_inbound
 from plaza.messages import Button, Card, Reply
+from plaza.storage.migrate import SCHEMA_REVISION
 from plaza.testing.apps import TestApps
 
 from .conftest import APP_DIR
@@ -143,7 +144,7 @@ def test_plaza_db_upgrade_and_config_errors(tmp_path: Path) -> None:
         env=env_with_db(tmp_path),
     )
     assert done.returncode == 0, done.stderr
-    assert "database is at revision 0002 (head 0002)" in done.stdout
+    assert f"database is at revision {SCHEMA_REVISION} (head {SCHEMA_REVISION})" in done.stdout
     missing = subprocess.run(
         [*PLAZA, "--app", str(tmp_path), "run"], capture_output=True, text=True, timeout=60
     )

@@ -244,3 +244,21 @@ def test_capacity_at_one_time_is_found_through_an_index(tmp_path: Path) -> None:
             ("restaurant", "2026-11-21 19:00:00.000000"),
         ).fetchall()
     assert "ix_capacity_use_slot" in " ".join(str(row) for row in plan)
+
+
+def test_a_users_next_bookings_are_read_in_order_through_an_index(tmp_path: Path) -> None:
+    """"My bookings" must read the next few, not sort a user's whole history on every listing."""
+    import sqlite3
+
+    from sqlalchemy.dialects import sqlite
+
+    from plaza.storage.bookings import _bookings_of_user
+    from plaza.storage.migrate import upgrade
+
+    path = tmp_path / "plan.db"
+    upgrade(f"sqlite:///{path}")
+    sql = str(_bookings_of_user._statement.compile(dialect=sqlite.dialect()))
+    with sqlite3.connect(path) as conn:
+        plan = " ".join(str(row) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", [1] * sql.count("?")))
+    assert "ix_bookings_user_time" in plan
+    assert "TEMP B-TREE" not in plan  # the index gives the order: no sort of every booking

@@ -161,7 +161,8 @@ class Booking(Base):
     """A reservation of a capacity-limited resource (a restaurant table, later a doctor's slot, a seat)."""
 
     __tablename__ = "bookings"
-    __table_args__ = (Index("ix_bookings_user", "user_id", "status"),)
+    __table_args__ = (Index("ix_bookings_user_time", "user_id", "bot", "status", "starts_at"),)
+    """"My bookings" reads a user's next few in order, not their whole history (migration 0003)."""
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     ref: Mapped[str] = mapped_column(String(16), unique=True)
