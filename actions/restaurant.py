@@ -205,6 +205,19 @@ class World:
             hours=self.ranges_text(r.ranges(day), language) or "—",
         )
 
+    def say_closed(
+        self, dispatcher: CollectingDispatcher, r: Restaurant, at: time, day: date, language: str
+    ) -> None:
+        """Why `r` takes no booking then: closed that whole day, or not at that time."""
+        if r.open_on(day):
+            self.say_closed_time(dispatcher, r, at, day, language)
+        else:
+            self.say_closed_day(dispatcher, r, day, language)
+
+    async def has_room(self, r: Restaurant, at: datetime, size: int, *, own: int = 0) -> bool:
+        """Whether `size` people fit at `at`, counting `own` seats the user already holds then."""
+        return await self.availability.seats_at(r, at) + own >= size
+
     def is_upcoming(self, booking: BookingRow) -> bool:
         """Confirmed and not yet past: a booking the user can still change or cancel."""
         return booking.status == CONFIRMED and booking.starts_at >= self.now()
@@ -682,7 +695,7 @@ class ValidateBookingForm(FormValidationAction):
         if r is not None:
             wanted = r.align(wanted)
             if not r.takes_booking_at(wanted, day):
-                self.w.say_closed_time(dispatcher, r, wanted, day, lang)
+                self.w.say_closed(dispatcher, r, wanted, day, lang)
                 return {"time": None}
         at = datetime.combine(day, wanted, self.w.tz)
         if at < self.w.earliest():
@@ -693,7 +706,7 @@ class ValidateBookingForm(FormValidationAction):
             r is not None
             and isinstance(party, int | float)
             and party > 0
-            and await self.w.availability.seats_at(r, at) < int(party)
+            and not await self.w.has_room(r, at, int(party))
         ):
             await offer_other_times(self.w, dispatcher, r, at, int(party), lang)
             return {"time": None}
@@ -703,22 +716,12 @@ class ValidateBookingForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         r = self.restaurant(tracker)
-        if not isinstance(value, int | float) or not float(value).is_integer() or value < MIN_PARTY:
-            dispatcher.utter_message(response="utter_party_size_not_number")
-            return {"party_size": None}
-        size = int(value)
-        limit = r.max_party_size if r is not None else MAX_PARTY
-        if size > limit:
-            dispatcher.utter_message(
-                response="utter_party_size_invalid",
-                max=limit,
-                name=r.name if r else "Plaza",
-                phone=r.phone if r else "",
-            )
+        size = bookable_party_size(dispatcher, value, r)
+        if size is None:
             return {"party_size": None}
         result: dict[str, Any] = {"party_size": size, **self.reconfirm(tracker)}
         at = self.w.at(tracker.get_slot("date"), tracker.get_slot("time"))
-        if r is not None and at is not None and await self.w.availability.seats_at(r, at) < size:
+        if r is not None and at is not None and not await self.w.has_room(r, at, size):
             await offer_other_times(self.w, dispatcher, r, at, size, tracker.language)
             result["time"] = None
         return result
@@ -734,6 +737,24 @@ class ValidateBookingForm(FormValidationAction):
         if value in {"restaurant", "date", "time", "party_size"}:
             return {"change_field": None, str(value): None, "confirmed": None}
         return {"change_field": None}
+
+
+def bookable_party_size(dispatcher: CollectingDispatcher, value: Any, r: Restaurant | None) -> int | None:
+    """The party size said, or None after telling the user why it cannot be booked (at `r`)."""
+    if not isinstance(value, int | float) or not float(value).is_integer() or value < MIN_PARTY:
+        dispatcher.utter_message(response="utter_party_size_not_number")
+        return None
+    size = int(value)
+    limit = r.max_party_size if r is not None else MAX_PARTY
+    if size > limit:
+        dispatcher.utter_message(
+            response="utter_party_size_invalid",
+            max=limit,
+            name=r.name if r else "Plaza",
+            phone=r.phone if r else "",
+        )
+        return None
+    return size
 
 
 async def offer_other_times(
@@ -855,7 +876,7 @@ class ActionBookTable(RestaurantAction):
             return [SlotSet("confirmed", None), ActiveLoop("booking_form")]
         size = int(party)
         lang = tracker.language
-        if await self.w.availability.seats_at(r, at) < size or at < self.w.earliest():
+        if at < self.w.earliest() or not await self.w.has_room(r, at, size):
             dispatcher.utter_message(response="utter_slot_taken", name=r.name, when=self.w.when(at, lang))
             await offer_other_times(self.w, dispatcher, r, at, size, lang)
             return [SlotSet("time", None), SlotSet("confirmed", None), ActiveLoop("booking_form")]
@@ -1127,32 +1148,15 @@ class ValidateChangeBookingForm(BookingRefValidation):
             return True  # the booking is asked (and checked) first
         booking, r = found
         lang = tracker.language
-        start = booking.starts_at.astimezone(self.w.tz)
-        new_day = day or (
-            date.fromisoformat(tracker.get_slot("new_date")) if tracker.get_slot("new_date") else start.date()
-        )
-        new_clock = clock or (
-            parse_clock(tracker.get_slot("new_time")) if tracker.get_slot("new_time") else start.time()
-        )
-        new_size = size or int(tracker.get_slot("new_party_size") or booking.party_size)
-        new_clock = r.align(new_clock)
-        at = datetime.combine(new_day, new_clock, self.w.tz)
-        if not r.takes_booking_at(new_clock, new_day):
-            if not r.open_on(new_day):
-                self.w.say_closed_day(dispatcher, r, new_day, lang)
-            else:
-                self.w.say_closed_time(dispatcher, r, new_clock, new_day, lang)
+        at, new_size = proposed_change(self.w, tracker, booking, day=day, clock=clock, size=size)
+        at = datetime.combine(at.date(), r.align(at.time()), self.w.tz)
+        if not r.takes_booking_at(at.time(), at.date()):
+            self.w.say_closed(dispatcher, r, at.time(), at.date(), lang)
             return False
         if at < self.w.earliest():
             dispatcher.utter_message(response="utter_past_time")
             return False
-        if new_size > r.max_party_size or new_size < MIN_PARTY:
-            dispatcher.utter_message(
-                response="utter_party_size_invalid", max=r.max_party_size, name=r.name, phone=r.phone
-            )
-            return False
-        own = booking.party_size if at == start else 0
-        if await self.w.availability.seats_at(r, at) + own < new_size:
+        if not await self.w.has_room(r, at, new_size, own=held_seats(self.w, booking, at)):
             await offer_other_times(self.w, dispatcher, r, at, new_size, lang)
             return False
         return True
@@ -1176,19 +1180,36 @@ class ValidateChangeBookingForm(BookingRefValidation):
     async def validate_new_party_size(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if not isinstance(value, int | float) or not float(value).is_integer() or value < MIN_PARTY:
-            dispatcher.utter_message(response="utter_party_size_not_number")
-            return {"new_party_size": None}
-        ok = await self.check(dispatcher, tracker, await self.current(tracker), size=int(value))
-        return {"new_party_size": int(value) if ok else None, "change_confirmed": None}
+        found = await self.current(tracker)
+        size = bookable_party_size(dispatcher, value, found[1] if found else None)
+        ok = size is not None and await self.check(dispatcher, tracker, found, size=size)
+        return {"new_party_size": size if ok else None, "change_confirmed": None}
 
 
-def proposed_change(world: World, tracker: Tracker, booking: BookingRow) -> tuple[datetime, int]:
+def proposed_change(
+    world: World,
+    tracker: Tracker,
+    booking: BookingRow,
+    *,
+    day: date | None = None,
+    clock: time | None = None,
+    size: int | None = None,
+) -> tuple[datetime, int]:
+    """The booking's time and size once changed.
+
+    Each part is what was just said, else the form's new_* slot, else as booked.
+    """
     start = booking.starts_at.astimezone(world.tz)
-    day = date.fromisoformat(tracker.get_slot("new_date")) if tracker.get_slot("new_date") else start.date()
-    clock = parse_clock(tracker.get_slot("new_time")) if tracker.get_slot("new_time") else start.time()
-    size = int(tracker.get_slot("new_party_size") or booking.party_size)
+    new_date, new_time = tracker.get_slot("new_date"), tracker.get_slot("new_time")
+    day = day or (date.fromisoformat(new_date) if new_date else start.date())
+    clock = clock or (parse_clock(new_time) if new_time else start.time())
+    size = size or int(tracker.get_slot("new_party_size") or booking.party_size)
     return datetime.combine(day, clock, world.tz), size
+
+
+def held_seats(world: World, booking: BookingRow, at: datetime) -> int:
+    """Seats the booking already holds at `at`: its own, when the change keeps its time."""
+    return booking.party_size if at == booking.starts_at.astimezone(world.tz) else 0
 
 
 CHANGE_SLOTS = ("new_date", "new_time", "new_party_size", "change_field", "change_confirmed")
@@ -1236,8 +1257,7 @@ class ActionChangeBooking(RestaurantAction):
         if at == start and size == booking.party_size:
             dispatcher.utter_message(response="utter_nothing_changed")
             return reset
-        own = booking.party_size if at == start else 0
-        if await self.w.availability.seats_at(r, at) + own < size:
+        if not await self.w.has_room(r, at, size, own=held_seats(self.w, booking, at)):
             dispatcher.utter_message(response="utter_slot_taken", name=r.name, when=self.w.when(at, lang))
             await offer_other_times(self.w, dispatcher, r, at, size, lang)
             return reset

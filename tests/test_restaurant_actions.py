@@ -390,6 +390,31 @@ async def test_change_booking_moves_the_seats(actions: dict[str, Action], db: Da
     assert texts(messages) == ["utter_party_size_invalid"]
 
 
+async def test_change_validation_refuses_closed_past_and_full_times(
+    actions: dict[str, Action], db: Database
+) -> None:
+    user_id = await make_user(db)
+    await _booked(db, user_id)  # 2 people at Bistrot Valmy tomorrow at 8 pm (22 seats a slot)
+    await db.write(lambda c: ledger.reserve(c, "restaurant", "bistrot-valmy", SLOT, 18, 22))
+    await db.write(lambda c: ledger.reserve(c, "restaurant", "bistrot-valmy", SLOT.replace(hour=21), 22, 22))
+    validate = actions["validate_change_booking_form"]
+
+    async def said(slot: str, value: Any) -> tuple[Any, list[str | None]]:
+        events, messages, _ = await run(
+            validate, tracker({"booking_ref": "PLZ-TEST22"}, new_slots={slot: value}, user_id=user_id)
+        )
+        kept = next(e.value for e in events if isinstance(e, SlotSet) and e.key == slot)
+        return kept, texts(messages)
+
+    assert await said("new_time", "16:00") == (None, ["utter_closed_time"])  # between services
+    assert await said("new_date", "2026-11-01") == (None, ["utter_past_time"])
+    assert (await said("new_time", "21:00"))[0] is None  # full: other times are offered instead
+    # the booking's own two seats count at its own time: 4 fit (18 others + 4 = 22), 5 do not
+    assert await said("new_party_size", 4) == (4, [])
+    assert (await said("new_party_size", 5))[0] is None
+    assert await said("new_party_size", "many") == (None, ["utter_party_size_not_number"])
+
+
 async def test_cancel_booking_releases_the_seats(actions: dict[str, Action], db: Database) -> None:
     user_id = await make_user(db)
     await _booked(db, user_id, size=3)
