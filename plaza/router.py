@@ -5,19 +5,23 @@ engaged with keeps it while it is in a form or understands the message surely; o
 NLU's router picks the bot from the message, and the chosen bot's model parses it.
 Language is detected per message; a message only switches the
 conversation's language when the detector is sure (short answers like "4" or "ok" are not).
+Typing the title of a button the bot just offered ("the time", "l'heure") presses it, as people
+do on channels where buttons are easy to miss.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from plaza.bots import BotRuntime, runtime_of
 from plaza.dialogue.payload import parse_payload
 from plaza.dialogue.state import ConversationState
 from plaza.errors import UnknownPayload
 from plaza.messages import Inbound
+from plaza.nlu.lookup import normalise
 from plaza.nlu.service import NLUService
 from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, Entity, IntentScore, ParseResult
 
@@ -25,6 +29,8 @@ SWITCH_CONFIDENCE = 0.8
 """How sure the router must be to take a conversation away from the bot it is engaged with."""
 FIRST_MESSAGE_LANGUAGE_CONFIDENCE = 0.3
 """A conversation's first message sets its language on weaker evidence ("bonjour" alone)."""
+MAX_TITLE_CHARS = 64
+"""Longer messages are never a button's title: they are not compared at all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,8 @@ class Router:
 
     def understand(self, inbound: Inbound, state: ConversationState, now: datetime) -> Understanding:
         content = inbound.content
+        if state.offered and not content.startswith("/"):
+            content = pressed_by_title(content, state.offered) or content
         payload = parse_payload(content) if content.startswith("/") else None
         if payload is not None:
             return self._from_payload(inbound, state, payload.bot, payload.intent, payload.entities)
@@ -145,3 +153,17 @@ class Router:
             bot=None if bot == CONCIERGE else bot,
         )
         return Understanding(bot=parse.bot, language=language, parse=parse)
+
+
+def title_key(text: str) -> str:
+    """A button title as people type it: case, accents, punctuation and spacing do not matter."""
+    return " ".join("".join(c if c.isalnum() else " " for c in normalise(text)).split())
+
+
+def pressed_by_title(text: str, offered: Sequence[Mapping[str, Any]]) -> str | None:
+    """The payload of the one offered button whose title `text` is, if there is one."""
+    if len(text) > MAX_TITLE_CHARS:
+        return None
+    key = title_key(text)
+    payloads = {str(b["payload"]) for b in offered if key and title_key(str(b.get("title", ""))) == key}
+    return payloads.pop() if len(payloads) == 1 else None

@@ -275,3 +275,21 @@ def test_tracker_wire_state_round_trips() -> None:
     assert again.get_latest_input_channel() == "rest"
     assert again.active_loop_name == "form"
     assert isinstance(ValidationAction().name(), str)
+
+
+def test_a_typed_button_title_presses_that_button() -> None:
+    from plaza.router import pressed_by_title
+
+    offered = [
+        {"title": "L'heure", "payload": '/restaurant.inform{"change_field":"time"}'},
+        {"title": "Le nombre de personnes", "payload": '/restaurant.inform{"change_field":"party_size"}'},
+        {"title": "Yes, book it", "payload": "/affirm"},
+    ]
+    assert pressed_by_title("l’heure", offered) == '/restaurant.inform{"change_field":"time"}'
+    assert pressed_by_title("  LE NOMBRE de personnes ! ", offered) == offered[1]["payload"]
+    assert pressed_by_title("yes book it", offered) == "/affirm"
+    assert pressed_by_title("l'heure exacte", offered) is None  # the whole title, not a part of it
+    assert pressed_by_title("?!", offered) is None
+    twice = [{"title": "Book", "payload": "/a"}, {"title": "book", "payload": "/b"}]
+    assert pressed_by_title("book", twice) is None  # two buttons of that title: no guess
+    assert pressed_by_title("x" * 100, [{"title": "x" * 100, "payload": "/long"}]) is None
