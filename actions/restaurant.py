@@ -458,6 +458,10 @@ class ValidateSlotMappings(ValidationAction):
 # -- searching ----------------------------------------------------------------------------------
 
 
+RELAX_ORDER = ("price", "diet", "district", "cuisine")
+"""The order a search that matches nothing drops its criteria in (least telling first)."""
+
+
 class ActionSearchRestaurants(RestaurantAction):
     action_name = "action_search_restaurants"
 
@@ -525,10 +529,15 @@ class ActionSearchRestaurants(RestaurantAction):
         return True
 
     def matches(self, tracker: Tracker) -> tuple[list[Restaurant], list[str]]:
-        """Restaurants matching the criteria, relaxing them one by one when nothing matches."""
-        wanted = {k: tracker.get_slot(k) for k in ("cuisine", "district", "price", "diet")}
+        """Restaurants matching the criteria, relaxing them one by one when nothing matches.
+
+        Criteria carried over from an earlier search go before those this message names: after
+        Italian places, "a vegan place in Oberkampf" that nothing matches drops "Italian" first.
+        """
+        wanted = {k: tracker.get_slot(k) for k in RELAX_ORDER}
+        named = {k for k in RELAX_ORDER if latest_entities(tracker, k)}
         dropped: list[str] = []
-        for relax in ("price", "diet", "district", "cuisine"):
+        for relax in sorted(RELAX_ORDER, key=lambda k: k in named):  # stable: carried ones first
             found = self.w.catalog.find(**{k: v for k, v in wanted.items() if k not in dropped})
             if found:
                 return found, dropped

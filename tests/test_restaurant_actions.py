@@ -164,6 +164,22 @@ async def test_search_relaxes_criteria_that_match_nothing(actions: dict[str, Act
     assert {c["title"] for c in messages[1]["elements"]} == {"Maru Bap", "Haneul"}
 
 
+
+async def test_search_relaxes_what_an_earlier_search_said_before_what_this_message_says(
+    actions: dict[str, Action],
+) -> None:
+    # Italian from the last search; this message names vegan and Oberkampf (no Italian there)
+    named = [{"entity": "diet", "value": "vegan"}, {"entity": "district", "value": "oberkampf"}]
+    slots = {"cuisine": "italian", "district": "oberkampf", "diet": "vegan"}
+    _, messages, _ = await run(
+        actions["action_search_restaurants"], tracker(slots, intent="search_restaurant", entities=named)
+    )
+    assert texts(messages)[0] == "utter_search_relaxed"
+    found = [c["subtitle"] for c in messages[1]["elements"]]
+    assert found
+    assert all("Oberkampf" in subtitle and "Italian" not in subtitle for subtitle in found)
+
+
 async def test_search_when_full_offers_times_and_other_places(
     actions: dict[str, Action], db: Database
 ) -> None:
