@@ -394,7 +394,7 @@ class ValidateSlotMappings(ValidationAction):
                 day = date.fromisoformat(day_slot) if day_slot else said.implied_day or self.w.now().date()
                 at = self.w.evening_reading(at, day, self.w.catalog.get(tracker.get_slot("restaurant")))
             return at.strftime("%H:%M")
-        if tracker.get_slot("requested_slot") == time_slot:
+        if tracker.get_slot("requested_slot") == time_slot and not latest_entities(tracker, "people"):
             for entity in latest_entities(tracker, "number"):  # "8" when asked "at what time?"
                 value = entity.get("value")
                 if isinstance(value, int) and 1 <= value <= 23:
@@ -973,7 +973,9 @@ class ActionRestaurantAddress(RestaurantQuestion):
     action_name = "action_restaurant_address"
 
     async def answer(self, r: Restaurant, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
-        dispatcher.utter_message(response="utter_address", name=r.name, address=r.address, restaurant_id=r.id)
+        dispatcher.utter_message(
+            response="utter_address", name=r.name, address=r.address, phone=r.phone, restaurant_id=r.id
+        )
         return []
 
 

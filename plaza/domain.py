@@ -76,10 +76,16 @@ class Form(_Strict):
 
 
 class Rule(_Strict):
-    """When `intent` is recognised (or `form` completes), run `steps` in order."""
+    """When `intent` is recognised (or `form` completes), run `steps` in order.
+
+    With `after`, the rule applies only right after that action ran (Rasa's rule whose steps
+    start with an action): "cancel it" just after "my bookings" cancels a booking, and outside
+    a form it wins over the global `cancel` (which has nothing to stop there).
+    """
 
     intent: str | None = None
     form: str | None = None
+    after: str | None = None
     steps: list[str]
 
     @model_validator(mode="after")
@@ -146,7 +152,13 @@ class BotDomain(_Strict):
         return out
 
     def rule_for_intent(self, intent: str) -> Rule | None:
-        return next((r for r in self.rules if r.intent == intent), None)
+        return next((r for r in self.rules if r.intent == intent and r.after is None), None)
+
+    def rule_after(self, intent: str, action: str | None) -> Rule | None:
+        """The rule for `intent` right after `action`, if the bot has one."""
+        if action is None:
+            return None
+        return next((r for r in self.rules if r.intent == intent and r.after == action), None)
 
     def rule_for_form(self, form: str) -> Rule | None:
         return next((r for r in self.rules if r.form == form), None)
@@ -213,6 +225,10 @@ class BotDomain(_Strict):
                 for step in rule.steps
                 if step not in steps_known
             )
+            if rule.after is not None and rule.after not in steps_known:
+                problems.append(f"rule for {trigger}: after {rule.after!r} is no action, form or response")
+            if rule.after is not None and rule.form is not None:
+                problems.append(f"rule for {trigger}: `after` goes with an intent, not a form")
         for fname, form in self.forms.items():
             for required in form.required_slots:
                 asks = {f"action_ask_{fname}_{required}", f"action_ask_{required}"} & known_actions

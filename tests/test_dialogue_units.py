@@ -155,7 +155,11 @@ def test_slot_mappings_respect_intents_and_conditions() -> None:
 def test_domain_check_names_every_problem() -> None:
     broken = DOMAIN.model_copy(
         update={
-            "rules": [*DOMAIN.rules, DOMAIN.rules[0].model_copy(update={"steps": ["action_missing"]})],
+            "rules": [
+                *DOMAIN.rules,
+                DOMAIN.rules[0].model_copy(update={"steps": ["action_missing"]}),
+                DOMAIN.rules[0].model_copy(update={"after": "action_never_defined"}),
+            ],
             "forms": {
                 "form": DOMAIN.forms["form"].model_copy(
                     update={
@@ -175,7 +179,20 @@ def test_domain_check_names_every_problem() -> None:
     assert "leave_on names unknown intent 'no_such_intent'" in text
     assert "leave_on_slots names 'ghost', which is not a declared slot" in text
     assert "leave_on_slots names 'cuisine', which the form requires" in text
+    assert "after 'action_never_defined' is no action, form or response" in text
     DOMAIN.check(known_actions=set(), common_intents={"affirm"})
+
+
+def test_a_rule_with_after_applies_only_right_after_that_action() -> None:
+    data = DOMAIN.model_dump()
+    data["rules"].append({"intent": "book", "after": "utter_ask_size", "steps": ["utter_ask_cuisine"]})
+    domain = BotDomain.model_validate(data)
+    assert domain.rule_for_intent("book") == DOMAIN.rules[0]  # the plain rule, whatever came before
+    after = domain.rule_after("book", "utter_ask_size")
+    assert after is not None
+    assert after.steps == ["utter_ask_cuisine"]
+    assert domain.rule_after("book", "utter_ask_cuisine") is None
+    assert domain.rule_after("book", None) is None
 
 
 def test_responses_render_per_language_with_placeholders() -> None:

@@ -95,6 +95,8 @@ class _Turn:
         """Every slot the message's mappings fill, changed or not (set before any action runs)."""
         self.offered = state.offered
         """The buttons the bot's previous message offered (this turn's own messages replace them)."""
+        self.previous_action = state.latest_action
+        """The last action of the previous turn (this turn's own actions replace it)."""
 
     # -- bookkeeping -------------------------------------------------------------------------
     @property
@@ -410,6 +412,10 @@ class DialogueManager:
     async def _decide(self, turn: _Turn) -> None:
         intent, confident = turn.intent, turn.confident
         form = turn.bs.active_loop
+        follow_up = turn.rt.domain.rule_after(intent, turn.previous_action) if form is None else None
+        if follow_up is not None and confident:
+            await turn.run_steps(follow_up.steps)  # "cancel it" right after the bookings were listed
+            return
         if intent == CANCEL and confident:
             if form is not None:
                 await turn.leave_form()
