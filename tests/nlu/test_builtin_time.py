@@ -156,6 +156,9 @@ ENGLISH = [
     ("ten to nine", SAME, t("2026-11-21 20:50"), "minute time 12h"),
     ("a quarter to noon", SAME, t("2026-11-22 11:45"), "minute time"),
     ("around 8pm", SAME, t("2026-11-21 20:00"), "hour time ~"),
+    ("around 8", SAME, t("2026-11-21 20:00"), "hour time ~ 12h"),
+    ("what about 9?", "about 9", t("2026-11-21 21:00"), "hour time ~ 12h"),
+    ("roughly 7:30", SAME, t("2026-11-21 19:30"), "minute time ~ 12h"),
     ("8ish", SAME, t("2026-11-21 20:00"), "hour time ~ 12h"),
     ("8 tonight", SAME, t("2026-11-21 20:00"), "hour date time"),
     ("at 7 tonight", SAME, t("2026-11-21 19:00"), "hour date time"),
@@ -341,6 +344,9 @@ def test_other_time_zones_are_kept() -> None:
         ("7 to 9", "en"),  # a range needs "from"/"between"
         ("the score was 7-9", "en"),
         ("2 and 3 people", "en"),
+        ("a table for about 4", "en"),  # a party size, not 4 o'clock
+        ("about 8 people", "en"),
+        ("about two weeks", "en"),
     ],
 )
 def test_no_time(text: str, lang: str) -> None:

@@ -304,7 +304,8 @@ class Grammar:
         if self.en:
             self._add(
                 "at",
-                rf"(?P<pre>at\s+around|at\s+about|at|@)\s*(?P<h>\d{{1,2}}|{en_hour_words})"
+                rf"(?<!for )(?P<pre>at\s+around|at\s+about|around|about|approximately|roughly|at|@)"
+                rf"\s*(?P<h>\d{{1,2}}|{en_hour_words})"
                 rf"(?:(?:\s+|:)(?P<m>[0-5]\d)|[\s-]+(?P<mw>{en_minute_words}))?(?P<ish>\s*-?ish)?"
                 rf"(?![\w:.,/]|\s*\d){_NUMBERISH_AFTER}",
                 self._at,
