@@ -14,7 +14,7 @@ import math
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any, ClassVar
 
@@ -107,35 +107,53 @@ class WhenSaid:
 
 
 def when_said(tracker: Tracker, tz: Any) -> WhenSaid:
-    """Read the message's `time` entity (built-in extractor or button payload)."""
-    for entity in latest_entities(tracker, "time"):
-        value = entity.get("value")
-        info = entity.get("additional_info") or {}
-        if isinstance(value, Mapping) and value.get("from"):  # an interval: "tonight", "this weekend"
-            start = datetime.fromisoformat(str(value["from"])).astimezone(tz)
-            return WhenSaid(day=start.date())
-        if not isinstance(value, str):
-            continue
-        if _HHMM.match(value):
-            return WhenSaid(at=parse_clock(value))
-        if _ISO_DATE.match(value):
-            return WhenSaid(day=date.fromisoformat(value))
-        try:
-            moment = datetime.fromisoformat(value).astimezone(tz)
-        except ValueError:
-            continue
-        grain = info.get("grain")
-        from_button = entity.get("extractor") == "payload"
-        has_date = from_button or bool(info.get("has_date", True))
-        has_time = from_button or bool(info.get("has_time", grain in {"hour", "minute", "second"}))
-        clock = moment.time().replace(second=0, microsecond=0) if has_time else None
-        return WhenSaid(
-            day=moment.date() if has_date else None,
-            implied_day=moment.date(),
-            at=clock,
-            either_half_day=bool(info.get("either_half_day")),
-        )
-    return WhenSaid()
+    """Read the message's `time` entities (built-in extractor or button payload).
+
+    A day and a clock said apart ("demain pour quatre vers 20h") are two entities: the first
+    that names a day gives the day, the first that names a clock gives the time.
+    """
+    said = [w for w in (_when_of(e, tz) for e in latest_entities(tracker, "time")) if w is not None]
+    if not said:
+        return WhenSaid()
+    day = next((w.day for w in said if w.day is not None), None)
+    timed = next((w for w in said if w.at is not None), None)
+    if timed is None:
+        return said[0] if day is None else replace(said[0], day=day)
+    return WhenSaid(
+        day=day,
+        implied_day=day or timed.implied_day,
+        at=timed.at,
+        either_half_day=timed.either_half_day,
+    )
+
+
+def _when_of(entity: Mapping[str, Any], tz: Any) -> WhenSaid | None:
+    """What one `time` entity says about when, or None when it is not one we can read."""
+    value = entity.get("value")
+    info = entity.get("additional_info") or {}
+    if isinstance(value, Mapping) and value.get("from"):  # an interval: "tonight", "this weekend"
+        start = datetime.fromisoformat(str(value["from"])).astimezone(tz)
+        return WhenSaid(day=start.date())
+    if not isinstance(value, str):
+        return None
+    if _HHMM.match(value):
+        return WhenSaid(at=parse_clock(value))
+    if _ISO_DATE.match(value):
+        return WhenSaid(day=date.fromisoformat(value))
+    try:
+        moment = datetime.fromisoformat(value).astimezone(tz)
+    except ValueError:
+        return None
+    grain = info.get("grain")
+    from_button = entity.get("extractor") == "payload"
+    has_date = from_button or bool(info.get("has_date", True))
+    has_time = from_button or bool(info.get("has_time", grain in {"hour", "minute", "second"}))
+    return WhenSaid(
+        day=moment.date() if has_date else None,
+        implied_day=moment.date(),
+        at=moment.time().replace(second=0, microsecond=0) if has_time else None,
+        either_half_day=bool(info.get("either_half_day")),
+    )
 
 
 def party_said(tracker: Tracker, requested: bool) -> int | None:
