@@ -33,6 +33,7 @@ from plaza.bots import BotContext
 from plaza.dialogue.payload import make_payload
 from plaza.domain import localize
 from plaza.i18n import format_date, format_time, format_when, people, weekday_name
+from plaza.nlu.lookup import normalise
 from plaza.sdk import (
     Action,
     ActiveLoop,
@@ -154,6 +155,43 @@ def _when_of(entity: Mapping[str, Any], tz: Any) -> WhenSaid | None:
         at=moment.time().replace(second=0, microsecond=0) if has_time else None,
         either_half_day=bool(info.get("either_half_day")),
     )
+
+
+ORDINALS: dict[str, int] = {
+    **{"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4},
+    **{"fifth": 5, "5th": 5, "last": -1},
+    **{"premier": 1, "premiere": 1, "1er": 1, "1re": 1, "1ere": 1, "deuxieme": 2, "seconde": 2},
+    **{"2e": 2, "2eme": 2, "troisieme": 3, "3e": 3, "3eme": 3, "quatrieme": 4, "4e": 4, "4eme": 4},
+    **{"cinquieme": 5, "5e": 5, "5eme": 5, "dernier": -1, "derniere": -1},
+}
+"""Ordinal words, accents removed ("second" is English: in French it is read by "seconde" alone)."""
+_ORDINAL_RE = re.compile(r"(?<![\w'])(" + "|".join(sorted(ORDINALS, key=len, reverse=True)) + r")(?![\w'])")
+MAX_PICK_WORDS = 6
+""""Je prends le deuxième, merci" points at a card; a longer message is about something else."""
+SHOWS_RESULTS = frozenset({"action_search_restaurants", "action_ask_restaurant"})
+"""The actions whose cards an ordinal in the next message points at (their order: `last_results`)."""
+
+
+def ordinal_pick(tracker: Tracker) -> str | None:
+    """The place among `last_results` that "the first one" / "la deuxième" points at, if any.
+
+    An ordinal inside a time expression ("le premier décembre") points at nothing.
+    """
+    last = tracker.get_slot("last_results") or []
+    text = str(tracker.latest_message.get("text") or "")
+    if not last or len(text.split()) > MAX_PICK_WORDS or latest_entities(tracker, "restaurant"):
+        return None
+    in_times = " ".join(
+        normalise(text[int(e.get("start") or 0) : int(e.get("end") or 0)])
+        for e in latest_entities(tracker, "time")
+    )
+    for match in _ORDINAL_RE.finditer(normalise(text)):
+        if re.search(rf"(?<![\w']){re.escape(match.group(1))}(?![\w'])", in_times):
+            continue
+        rank = ORDINALS[match.group(1)]
+        index = rank - 1 if rank > 0 else len(last) - 1
+        return str(last[index]) if index < len(last) else None
+    return None
 
 
 def party_said(tracker: Tracker, requested: bool) -> int | None:
@@ -432,6 +470,15 @@ class ValidateSlotMappings(ValidationAction):
         clock = self._clock(tracker, said, time_slot, day or tracker.get_slot(date_slot))
         return {} if clock is None else {slot: clock}
 
+    def extract_restaurant(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Just after cards were shown, "the second one" is that place."""
+        if tracker.latest_action_name not in SHOWS_RESULTS:
+            return {}
+        picked = ordinal_pick(tracker)
+        return {} if picked is None else {"restaurant": picked}
+
     def extract_date(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -566,10 +613,10 @@ class ActionSearchRestaurants(RestaurantAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[Event]:
-        if latest_entities(tracker, "restaurant") and tracker.get_slot("restaurant"):
-            return [
-                FollowupAction("booking_form")
-            ]  # "a table at Chez Anand tonight": that place, not a search
+        named = latest_entities(tracker, "restaurant") or ordinal_pick(tracker) is not None
+        if named and tracker.get_slot("restaurant"):
+            # "a table at Chez Anand tonight", "the first one": that place, not a search
+            return [FollowupAction("booking_form")]
         if await self.asked_which(dispatcher, tracker):
             return []
         lang = tracker.language
@@ -827,11 +874,10 @@ class ActionAskRestaurant(RestaurantAction):
             (r for r in found if r.id not in (tracker.get_slot("last_results") or [])),
             key=lambda r: (r.price_level, r.name),
         )
+        shown = ordered[:MAX_RESULTS]
         dispatcher.utter_message(response="utter_ask_restaurant")
-        dispatcher.utter_message(
-            elements=[self.w.card(r, lang, intent="inform") for r in ordered[:MAX_RESULTS]]
-        )
-        return []
+        dispatcher.utter_message(elements=[self.w.card(r, lang, intent="inform") for r in shown])
+        return [SlotSet("last_results", [r.id for r in shown])]  # what "the second one" points at
 
 
 class ActionAskTime(RestaurantAction):

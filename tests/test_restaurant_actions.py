@@ -470,3 +470,24 @@ def test_catalog_knows_hours_slots_and_names() -> None:
     assert catalog.get("nowhere") is None
     assert {x.id for x in catalog.find(cuisine="italian", district="bastille")} == {"trattoria-bellini"}
     assert all(x.price_level == 1 for x in catalog.find(price="cheap"))
+
+
+@pytest.mark.parametrize(
+    ("text", "times", "picked"),
+    [
+        ("the first one", [], "a"),
+        ("book the second one", [], "b"),
+        ("je prends la 2e", [], "b"),
+        ("la dernière svp", [], "c"),
+        ("le deuxième", [], "b"),
+        ("le premier décembre", [(3, 19)], None),  # a date, not the first card
+        ("the fifth", [], None),  # only three were shown
+        ("first time here, what would you recommend tonight", [], None),  # too long to be a pick
+    ],
+)
+def test_an_ordinal_points_at_the_cards_just_shown(
+    text: str, times: list[tuple[int, int]], picked: str | None
+) -> None:
+    entities = [{"entity": "time", "start": a, "end": b} for a, b in times]
+    t = tracker({"last_results": ["a", "b", "c"]}, text=text, entities=entities)
+    assert r.ordinal_pick(t) == picked
