@@ -425,7 +425,7 @@ class DialogueManager:
             turn.record(ActionExecuted("action_cancel"))
             return
         if intent in (HELP, HUMAN) and confident and form is not None:
-            turn.utter("utter_help" if intent == HELP else "utter_human")
+            turn.utter("utter_help_in_form" if intent == HELP else "utter_human")
             await turn.ask_next(form)
             return
         if form is not None:
