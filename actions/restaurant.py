@@ -1137,7 +1137,8 @@ class ActionListBookings(RestaurantAction):
             )
         dispatcher.utter_message(response="utter_your_bookings")
         dispatcher.utter_message(elements=elements)
-        return []
+        # "cancel it" next means the one booking listed; with several, the form asks which
+        return [SlotSet("booking_ref", bookings[0].ref if len(bookings) == 1 else None)]
 
 
 class BookingRefValidation(FormValidationAction):
