@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 from actions.restaurant_catalog import (
@@ -192,6 +192,37 @@ def ordinal_pick(tracker: Tracker) -> str | None:
         index = rank - 1 if rank > 0 else len(last) - 1
         return str(last[index]) if index < len(last) else None
     return None
+
+
+WEEKDAYS: dict[str, int] = {
+    normalise(weekday_name(date(2026, 11, 23) + timedelta(days=i), lang)): i
+    for i in range(7)
+    for lang in ("en", "fr")
+}
+"""Weekday names, accents removed and lower-cased, in English and French: Monday is 0."""
+_BARE_WEEKDAY_RE = re.compile(r"(?:on |le |a |au |pour |to |for )?(?P<day>[a-z]+)")
+
+
+def bare_weekday(tracker: Tracker) -> int | None:
+    """The weekday when the message's only date is a weekday's bare name ("à dimanche", "to Friday")."""
+    times = latest_entities(tracker, "time")
+    text = str(tracker.latest_message.get("text") or "")
+    if len(times) != 1:
+        return None
+    said = normalise(text[int(times[0].get("start") or 0) : int(times[0].get("end") or 0)]).strip()
+    match = _BARE_WEEKDAY_RE.fullmatch(said)
+    return WEEKDAYS.get(match.group("day")) if match else None
+
+
+def weekday_near(booked: date, weekday: int, today: date) -> date:
+    """That weekday in the booking's own week (within three days of it), never before today.
+
+    "Move it to Sunday" for a booking on Saturday the 28th means the 29th, not tomorrow.
+    """
+    day = booked + timedelta(days=(weekday - booked.weekday() + 3) % 7 - 3)
+    while day < today:
+        day += timedelta(days=7)
+    return day
 
 
 def party_said(tracker: Tracker, requested: bool) -> int | None:
@@ -497,10 +528,17 @@ class ValidateSlotMappings(ValidationAction):
         size = party_said(tracker, tracker.get_slot("requested_slot") == "party_size")
         return {} if size is None else {"party_size": size}
 
-    def extract_new_date(
+    async def extract_new_date(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return self._when_slot(tracker, "new_date", "change")
+        found = self._when_slot(tracker, "new_date", "change")
+        weekday = bare_weekday(tracker)
+        ref = tracker.get_slot("booking_ref")
+        booking = await self.w.booking(ref) if found and weekday is not None and ref else None
+        if booking is None or weekday is None:
+            return found
+        day = weekday_near(booking.starts_at.astimezone(self.w.tz).date(), weekday, self.w.now().date())
+        return {"new_date": day.isoformat()}
 
     def extract_new_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -8,7 +8,7 @@ what it says and returns. Actions that write stage their writes; the tests apply
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import pytest
@@ -491,3 +491,17 @@ def test_an_ordinal_points_at_the_cards_just_shown(
     entities = [{"entity": "time", "start": a, "end": b} for a, b in times]
     t = tracker({"last_results": ["a", "b", "c"]}, text=text, entities=entities)
     assert r.ordinal_pick(t) == picked
+
+
+def test_a_weekday_in_a_change_is_read_in_the_bookings_week() -> None:
+    saturday = date(2026, 11, 28)
+    today = date(2026, 11, 21)
+    assert r.weekday_near(saturday, 6, today) == date(2026, 11, 29)  # Sunday: the next day
+    assert r.weekday_near(saturday, 4, today) == date(2026, 11, 27)  # Friday: the day before
+    assert r.weekday_near(date(2026, 11, 22), 4, today) == date(2026, 11, 27)  # never in the past
+    said = [("to Sunday", "to Sunday"), ("à dimanche", "à dimanche"), ("next sunday", "next sunday")]
+    found = [
+        r.bare_weekday(tracker(text=text, entities=[{"entity": "time", "start": 0, "end": len(span)}]))
+        for text, span in said
+    ]
+    assert found == [6, 6, None]  # "next Sunday" says which Sunday: it stays as said
