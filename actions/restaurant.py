@@ -157,15 +157,8 @@ def _when_of(entity: Mapping[str, Any], tz: Any) -> WhenSaid | None:
     )
 
 
-ORDINALS: dict[str, int] = {
-    **{"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4},
-    **{"fifth": 5, "5th": 5, "last": -1},
-    **{"premier": 1, "premiere": 1, "1er": 1, "1re": 1, "1ere": 1, "deuxieme": 2, "seconde": 2},
-    **{"2e": 2, "2eme": 2, "troisieme": 3, "3e": 3, "3eme": 3, "quatrieme": 4, "4e": 4, "4eme": 4},
-    **{"cinquieme": 5, "5e": 5, "5eme": 5, "dernier": -1, "derniere": -1},
-}
-"""Ordinal words, accents removed ("second" is English: in French it is read by "seconde" alone)."""
-_ORDINAL_RE = re.compile(r"(?<![\w'])(" + "|".join(sorted(ORDINALS, key=len, reverse=True)) + r")(?![\w'])")
+LAST_WORDS = re.compile(r"(?<![\w'])(?:last|derni[eè]re?)(?![\w'])", re.IGNORECASE)
+"""'The last one', 'la dernière': the built-in `ordinal` entity covers first to nth, not last."""
 MAX_PICK_WORDS = 6
 """"Je prends le deuxième, merci" points at a card; a longer message is about something else."""
 SHOWS_RESULTS = frozenset({"action_search_restaurants", "action_ask_restaurant"})
@@ -175,23 +168,20 @@ SHOWS_RESULTS = frozenset({"action_search_restaurants", "action_ask_restaurant"}
 def ordinal_pick(tracker: Tracker) -> str | None:
     """The place among `last_results` that "the first one" / "la deuxième" points at, if any.
 
-    An ordinal inside a time expression ("le premier décembre") points at nothing.
+    Reads the built-in `ordinal` entity. One that a date goes on from ("le premier décembre")
+    points at nothing; "the 3rd" alone is the third card even if it could be a date.
     """
     last = tracker.get_slot("last_results") or []
     text = str(tracker.latest_message.get("text") or "")
     if not last or len(text.split()) > MAX_PICK_WORDS or latest_entities(tracker, "restaurant"):
         return None
-    in_times = " ".join(
-        normalise(text[int(e.get("start") or 0) : int(e.get("end") or 0)])
-        for e in latest_entities(tracker, "time")
-    )
-    for match in _ORDINAL_RE.finditer(normalise(text)):
-        if re.search(rf"(?<![\w']){re.escape(match.group(1))}(?![\w'])", in_times):
+    times = [(int(e.get("start") or 0), int(e.get("end") or 0)) for e in latest_entities(tracker, "time")]
+    for entity in latest_entities(tracker, "ordinal"):
+        start, end, rank = int(entity.get("start") or 0), int(entity.get("end") or 0), entity.get("value")
+        if not isinstance(rank, int) or any(a <= start and b > end for a, b in times):
             continue
-        rank = ORDINALS[match.group(1)]
-        index = rank - 1 if rank > 0 else len(last) - 1
-        return str(last[index]) if index < len(last) else None
-    return None
+        return str(last[rank - 1]) if 1 <= rank <= len(last) else None
+    return str(last[-1]) if LAST_WORDS.search(text) else None
 
 
 WEEKDAYS: dict[str, int] = {

@@ -473,23 +473,24 @@ def test_catalog_knows_hours_slots_and_names() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "times", "picked"),
+    ("text", "entities", "picked"),
     [
-        ("the first one", [], "a"),
-        ("book the second one", [], "b"),
-        ("je prends la 2e", [], "b"),
+        ("the first one", [("ordinal", 4, 9, 1)], "a"),
+        ("book the second one", [("ordinal", 9, 15, 2)], "b"),
+        ("je prends la 2e", [("ordinal", 13, 15, 2)], "b"),
         ("la dernière svp", [], "c"),
-        ("le deuxième", [], "b"),
-        ("le premier décembre", [(3, 19)], None),  # a date, not the first card
-        ("the fifth", [], None),  # only three were shown
-        ("first time here, what would you recommend tonight", [], None),  # too long to be a pick
+        ("the last one", [], "c"),
+        ("ok the 3rd", [("time", 3, 10, "2026-12-03"), ("ordinal", 7, 10, 3)], "c"),  # the third card
+        ("le premier décembre", [("time", 0, 19, "2026-12-01"), ("ordinal", 3, 10, 1)], None),  # a date
+        ("the fifth", [("ordinal", 4, 9, 5)], None),  # only three were shown
+        ("first time here, what would you recommend tonight", [("ordinal", 0, 5, 1)], None),  # too long
     ],
 )
 def test_an_ordinal_points_at_the_cards_just_shown(
-    text: str, times: list[tuple[int, int]], picked: str | None
+    text: str, entities: list[tuple[str, int, int, Any]], picked: str | None
 ) -> None:
-    entities = [{"entity": "time", "start": a, "end": b} for a, b in times]
-    t = tracker({"last_results": ["a", "b", "c"]}, text=text, entities=entities)
+    found = [{"entity": kind, "start": a, "end": b, "value": v} for kind, a, b, v in entities]
+    t = tracker({"last_results": ["a", "b", "c"]}, text=text, entities=found)
     assert r.ordinal_pick(t) == picked
 
 
