@@ -202,12 +202,11 @@ class LookupExtractor:
         entries: Mapping[str, Iterable[tuple[str, Iterable[str]]]],
         *,
         fuzzy: bool = True,
-        exact_only_words: Iterable[str] | None = None,
     ) -> None:
         """`entries`: {entity type: [(canonical value, [surface forms...]), ...]}.
 
-        The canonical value is itself a surface form. `exact_only_words` (default: common
-        English/French words) never match with typos.
+        The canonical value is itself a surface form. Common English and French words never
+        match with typos.
         """
         self.fuzzy = fuzzy
         self._vocab: dict[str, int] = {}
@@ -215,10 +214,7 @@ class LookupExtractor:
         self._by_first: dict[int, list[_Entry]] = {}
         self._delete_keys: npt.NDArray[np.uint64] = np.empty(0, dtype=np.uint64)
         self._delete_ids: npt.NDArray[np.int32] = np.empty(0, dtype=np.int32)
-        stop = (
-            common_words() if exact_only_words is None else frozenset(normalise(w) for w in exact_only_words)
-        )
-        self._exact_only = stop
+        self._exact_only = common_words()
         self._cache: dict[str, tuple[tuple[int, int], ...]] = {}
         seen: dict[_Key, _Entry] = {}
         self._entity_types = frozenset(entries)

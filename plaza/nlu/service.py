@@ -21,7 +21,7 @@ from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, ROUTER, Entity, ParseResult
 
 RANKING_SIZE = 10
 """How many intents a parse ranks (Rasa's `intent_ranking` shows ten)."""
-_SOURCE_RANK = {"payload": 0, "lookup": 1, "regex": 2}
+_SOURCE_RANK = {"lookup": 0, "regex": 1}
 """For two overlapping entities of one type: the lower rank wins, then the longer span."""
 
 
@@ -52,7 +52,7 @@ def merge_entities(found: Sequence[Entity], catalog_types: Collection[str] = ())
         return "catalog" if e.entity in catalog_types else e.entity
 
     ranked = sorted(
-        found, key=lambda e: (_SOURCE_RANK.get(e.extractor, 3), -(e.end - e.start), -e.confidence, e.start)
+        found, key=lambda e: (_SOURCE_RANK.get(e.extractor, 2), -(e.end - e.start), -e.confidence, e.start)
     )
     kept: list[Entity] = []
     for entity in ranked:
@@ -164,7 +164,7 @@ class NLUService:
         says restaurant): the catalog wins. Otherwise the lookup resolves its text when it can; an
         unknown name is kept as said, so the bot can answer "I don't know that place".
         """
-        if entity.extractor in {"lookup", "payload"} or entity.entity not in models.catalog:
+        if entity.extractor == "lookup" or entity.entity not in models.catalog:
             return entity
         if entity.value in models.catalog[entity.entity]:
             return entity

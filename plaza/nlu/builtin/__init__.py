@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Final
 
-from plaza.nlu.builtin._text import EXTRACTOR, Doc
+from plaza.nlu.builtin._text import EXTRACTOR, Doc, grammar_key
 from plaza.nlu.builtin.contact import extract_emails, extract_phones
 from plaza.nlu.builtin.datetimes import extract_times
 from plaza.nlu.builtin.durations import extract_durations
@@ -69,8 +69,7 @@ def warm_up() -> None:
 
 
 def _language(language: str) -> str:
-    code = language[:2].lower()
-    return code if code in ("en", "fr") else "*"
+    return grammar_key(language[:2].lower())
 
 
 def extract(text: str, language: str, now: datetime, dims: Collection[str] | None = None) -> list[Entity]:

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from re import _constants as sre_constants  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from plaza.nlu.types import Entity, JSONValue
+
+GRAMMAR_LANGUAGES: Final = {"en": ("en",), "fr": ("fr",), "*": ("en", "fr")}
+"""The languages a grammar reads for each key: English, French, or both ("*") when unknown."""
+
+
+def grammar_key(language: str) -> str:
+    """The grammar key for a message language: "en", "fr", or "*" (both) for any other."""
+    return language if language in ("en", "fr") else "*"
 
 EXTRACTOR: Final = "builtin"
 """The `extractor` name every built-in entity carries."""
@@ -87,9 +95,7 @@ class Doc:
             self._tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(self.folded)]
         return self._tokens
 
-    def scan(
-        self, pattern: Matcher, starters: frozenset[str], *, digits: bool = True, chars: str = ""
-    ) -> Iterator[re.Match[str]]:
+    def scan(self, pattern: Matcher, starters: frozenset[str], *, chars: str = "") -> Iterator[re.Match[str]]:
         """Non-overlapping matches of `pattern` anchored at token starts, left to right.
 
         Like `pattern.finditer`, but only tries the positions where a token from `starters`
@@ -98,7 +104,7 @@ class Doc:
         tokens, so this is the same result for a fraction of the work.
         """
         folded = self.folded
-        positions = [s for s, _, w in self.tokens if w in starters or (digits and w[0].isdigit())]
+        positions = [s for s, _, w in self.tokens if w in starters or w[0].isdigit()]
         if chars and any(c in folded for c in chars):
             positions = sorted(positions + [i for i, c in enumerate(folded) if c in chars])
         end = -1
@@ -156,15 +162,35 @@ class Candidate:
     priority: int = 0
 
 
+class Spanned(Protocol):
+    """Anything with a [start, end) span in the message: a candidate entity, a time atom."""
+
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+
+
+S = TypeVar("S", bound=Spanned)
+
+
+def longest_first(items: Iterable[S], tiebreak: Callable[[S], Any]) -> list[S]:
+    """The longest non-overlapping items, in text order.
+
+    Among equally long items the lowest `tiebreak` wins, then the leftmost.
+    """
+    ordered = sorted(items, key=lambda x: (x.start - x.end, tiebreak(x), x.start))
+    chosen: list[S] = []
+    for item in ordered:
+        if all(item.end <= kept.start or item.start >= kept.end for kept in chosen):
+            chosen.append(item)
+    chosen.sort(key=lambda x: x.start)
+    return chosen
+
+
 def select_longest(candidates: Iterable[Candidate]) -> list[Entity]:
     """Keep the longest non-overlapping candidates (then the highest priority, then leftmost)."""
-    ordered = sorted(candidates, key=lambda c: (c.start - c.end, -c.priority, c.start))
-    chosen: list[Candidate] = []
-    for cand in ordered:
-        if all(cand.end <= kept.start or cand.start >= kept.end for kept in chosen):
-            chosen.append(cand)
-    chosen.sort(key=lambda c: c.start)
-    return [c.entity for c in chosen]
+    return [c.entity for c in longest_first(candidates, lambda c: -c.priority)]
 
 
 _Trie = dict[str, "_Trie"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from plaza.nlu.builtin._text import Doc, make_entity
+from plaza.nlu.builtin._text import Doc, grammar_key, longest_first, make_entity
 from plaza.nlu.builtin.time_calendar import (
     DateSpec,
     DayMonth,
@@ -70,16 +70,6 @@ _Item = Atom | _Span
 _IVL_PREFIX_RE: Final = re.compile(r"(?<![\w'])(from|between|de|du|entre|des)\s+\Z")
 _IVL_SEP_RE: Final = re.compile(r"\s*(-|to|till|until|thru|through|and|a|au|et|jusqu'a|jusqu'au)\s*")
 _JOIN_RE: Final = re.compile(r"[\s,]*(?:(?:for|pour|on|le)\s+)?")
-
-
-def _non_overlapping(atoms: list[Atom]) -> list[Atom]:
-    ordered = sorted(atoms, key=lambda a: (a.start - a.end, a.weak, a.start))
-    kept: list[Atom] = []
-    for atom in ordered:
-        if all(atom.end <= k.start or atom.start >= k.end for k in kept):
-            kept.append(atom)
-    kept.sort(key=lambda a: a.start)
-    return kept
 
 
 def _is_clock(atom: Atom) -> bool:
@@ -329,11 +319,11 @@ def _resolve(doc: Doc, group: list[_Item], now: datetime) -> Entity | None:
 
 def extract_times(doc: Doc, language: str, now: datetime) -> list[Entity]:
     """`time` entities, resolved against the aware datetime `now`."""
-    grammar = GRAMMARS[language if language in ("en", "fr") else "*"]
+    grammar = GRAMMARS[grammar_key(language)]
     atoms = grammar.atoms(doc, language)
     if not atoms:
         return []
-    items = _items(doc.folded, _non_overlapping(atoms))
+    items = _items(doc.folded, longest_first(atoms, lambda a: a.weak))  # a weak reading loses ties
     out: list[Entity] = []
     for group in _groups(doc.folded, items):
         entity = _resolve(doc, group, now)

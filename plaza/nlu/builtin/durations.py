@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from plaza.nlu.builtin._text import Candidate, Doc, make_entity, select_longest, trie_regex
+from plaza.nlu.builtin._text import (
+    GRAMMAR_LANGUAGES,
+    Candidate,
+    Doc,
+    grammar_key,
+    make_entity,
+    select_longest,
+    trie_regex,
+)
 from plaza.nlu.builtin.numbers import LEXICONS, parse_number, word_number_pattern
 from plaza.nlu.types import Entity
 
@@ -188,11 +196,7 @@ def _make(
     )
 
 
-_GRAMMARS: Final = {"en": _Grammar(("en",)), "fr": _Grammar(("fr",)), "*": _Grammar(("en", "fr"))}
-
-
-def grammar_key(language: str) -> str:
-    return language if language in LEXICONS else "*"
+_GRAMMARS: Final = {key: _Grammar(langs) for key, langs in GRAMMAR_LANGUAGES.items()}
 
 
 def match_at(folded: str, pos: int, language: str) -> DurationMatch | None:

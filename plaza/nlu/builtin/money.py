@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
-from plaza.nlu.builtin._text import Candidate, Doc, make_entity, select_longest, trie_regex
+from plaza.nlu.builtin._text import (
+    GRAMMAR_LANGUAGES,
+    Candidate,
+    Doc,
+    grammar_key,
+    make_entity,
+    select_longest,
+    trie_regex,
+)
 from plaza.nlu.builtin.numbers import (
     DIGITS_PATTERN,
     LEXICONS,
@@ -89,13 +97,10 @@ def _normalise_thousands(text: str) -> str:
     return text.replace(",", "").replace(".", "")
 
 
-_LANGS: Final = {"en": ("en",), "fr": ("fr",), "*": ("en", "fr")}
-
-
 @functools.cache
 def grammar(key: str) -> _Grammar:
     """The money grammar for "en", "fr" or "*" (both), compiled on first use."""
-    return _Grammar(_LANGS[key])
+    return _Grammar(GRAMMAR_LANGUAGES[key])
 
 
 _TRIGGERS: Final = frozenset(_SUFFIX_WORDS) | {w for m in _MINOR_WORDS.values() for w in m} | {
@@ -120,7 +125,7 @@ def extract_money(doc: Doc, language: str) -> list[Entity]:
         return []
     if not doc.has_digit and doc.words.isdisjoint(LEXICONS["en"]) and doc.words.isdisjoint(LEXICONS["fr"]):
         return []
-    money = grammar(language if language in ("en", "fr") else "*")
+    money = grammar(grammar_key(language))
     candidates: list[Candidate] = []
     for m in doc.scan(money.pattern, _STARTERS, chars="€$£¥"):
         if m.group("pre") is not None:

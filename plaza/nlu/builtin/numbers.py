@@ -24,7 +24,15 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Final, NamedTuple
 
-from plaza.nlu.builtin._text import Candidate, Doc, make_entity, select_longest, trie_regex
+from plaza.nlu.builtin._text import (
+    GRAMMAR_LANGUAGES,
+    Candidate,
+    Doc,
+    grammar_key,
+    make_entity,
+    select_longest,
+    trie_regex,
+)
 from plaza.nlu.types import Entity
 
 Lexicon = Mapping[str, tuple[int, str]]
@@ -205,8 +213,7 @@ _SPLIT_RE: Final = re.compile(r"[a-z]+")
 def parse_number_words(text: str, lang: str) -> int | None:
     """The value of `text` if it is exactly one number in words (folded text), else None."""
     words = _SPLIT_RE.findall(text)
-    langs = (lang,) if lang in LEXICONS else ("en", "fr")
-    for code in langs:
+    for code in GRAMMAR_LANGUAGES[grammar_key(lang)]:
         segments = parse_word_sequence(words, code)
         if len(segments) == 1 and segments[0][:2] == (0, len(words)):
             return segments[0][2]
@@ -331,11 +338,7 @@ def _ordinal_regex(langs: Sequence[str]) -> re.Pattern[str]:
 # extraction
 
 
-def _langs(language: str) -> tuple[str, ...]:
-    return (language,) if language in LEXICONS else ("en", "fr")
-
-
-_ORDINAL_RES: Final = {code: _ordinal_regex(_langs(code)) for code in ("en", "fr", "*")}
+_ORDINAL_RES: Final = {key: _ordinal_regex(langs) for key, langs in GRAMMAR_LANGUAGES.items()}
 _NUMBER_WORDS: Final = frozenset(w for lex in LEXICONS.values() for w in lex) - {"a", "an"}
 _ORDINAL_TRIGGERS: Final = frozenset(
     w.split("-")[-1].split(" ")[-1] for lexicon in ORDINAL_WORDS.values() for w in lexicon
@@ -385,7 +388,7 @@ def _word_number_candidates(doc: Doc, lang: str) -> list[Candidate]:
 
 def extract_numbers(doc: Doc, language: str) -> list[Entity]:
     """`number` entities: digits and words, longest non-overlapping spans."""
-    langs = _langs(language)
+    langs = GRAMMAR_LANGUAGES[grammar_key(language)]
     candidates: list[Candidate] = []
     if doc.has_digit:
         lang = language if language in LEXICONS else None
@@ -404,9 +407,9 @@ def extract_ordinals(doc: Doc, language: str) -> list[Entity]:
     """`ordinal` entities: "first", "2nd", "premier", "2e", "deuxième" -> int."""
     if not doc.has_digit and doc.words.isdisjoint(_ORDINAL_TRIGGERS):
         return []
-    pattern = _ORDINAL_RES[language if language in LEXICONS else "*"]
+    pattern = _ORDINAL_RES[grammar_key(language)]
     out: list[Candidate] = []
-    tables = [ORDINAL_WORDS[c] for c in _langs(language)]
+    tables = [ORDINAL_WORDS[c] for c in GRAMMAR_LANGUAGES[grammar_key(language)]]
     for m in doc.scan(pattern, _ORDINAL_STARTERS):
         digits, word = m.group("digits"), m.group("word")
         if digits is not None:

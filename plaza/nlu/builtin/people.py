@@ -13,7 +13,14 @@ import functools
 import re
 from typing import Final
 
-from plaza.nlu.builtin._text import Candidate, Doc, make_entity, select_longest
+from plaza.nlu.builtin._text import (
+    GRAMMAR_LANGUAGES,
+    Candidate,
+    Doc,
+    grammar_key,
+    make_entity,
+    select_longest,
+)
 from plaza.nlu.builtin.numbers import LEXICONS, parse_number, word_number_pattern
 from plaza.nlu.builtin.time_words import WEEKDAYS
 from plaza.nlu.types import Entity
@@ -76,13 +83,10 @@ def _patterns(langs: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<![\w'])(?:" + "|".join(alternatives) + r")(?![a-z0-9])")
 
 
-_LANGS: Final = {"en": ("en",), "fr": ("fr",), "*": ("en", "fr")}
-
-
 @functools.cache
 def pattern(key: str) -> re.Pattern[str]:
     """The people grammar for "en", "fr" or "*" (both), compiled on first use."""
-    return _patterns(_LANGS[key])
+    return _patterns(GRAMMAR_LANGUAGES[key])
 
 
 _NUMBER_WORDS: Final = frozenset(w for lex in LEXICONS.values() for w in lex)
@@ -117,7 +121,7 @@ def extract_people(doc: Doc, language: str) -> list[Entity]:
     """`people` entities: the party size as an int."""
     if not doc.has_digit and doc.words.isdisjoint(_NUMBER_WORDS):
         return []
-    key = language if language in ("en", "fr") else "*"
+    key = grammar_key(language)
     lang = language if language in ("en", "fr") else None
     candidates: list[Candidate] = []
     for m in doc.scan(pattern(key), _STARTERS):
