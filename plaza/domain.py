@@ -73,6 +73,10 @@ class Form(_Strict):
     """Slots the form does not ask for that mean the user moved on when a message sets them,
     whatever its intent: "an indian for 4 at 9pm" while booking an Italian place is a new search,
     though it also answers "for how many?"."""
+    keep_on_leave: list[str] = Field(default_factory=list)
+    """Answers that carry over when the user moves on (`leave_on`, `leave_on_slots`): "un italien"
+    while the form asks which restaurant is the same request for Saturday at 1 pm, narrowed.
+    "cancel" still forgets them."""
 
 
 class Rule(_Strict):
@@ -212,6 +216,11 @@ class BotDomain(_Strict):
                 f"form {fname!r}: leave_on names unknown intent {i!r}"
                 for i in form.leave_on
                 if i not in intents
+            )
+            problems.extend(
+                f"form {fname!r}: keep_on_leave names {s!r}, which the form does not require"
+                for s in form.keep_on_leave
+                if s not in form.required_slots
             )
         steps_known = known_actions | set(self.forms) | set(self.responses)
         for rule in self.rules:

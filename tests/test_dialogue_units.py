@@ -166,6 +166,7 @@ def test_domain_check_names_every_problem() -> None:
                         "required_slots": ["cuisine", "nope"],
                         "leave_on": ["no_such_intent"],
                         "leave_on_slots": ["cuisine", "ghost"],
+                        "keep_on_leave": ["ghost"],
                     }
                 )
             },
@@ -180,6 +181,7 @@ def test_domain_check_names_every_problem() -> None:
     assert "leave_on_slots names 'ghost', which is not a declared slot" in text
     assert "leave_on_slots names 'cuisine', which the form requires" in text
     assert "after 'action_never_defined' is no action, form or response" in text
+    assert "keep_on_leave names 'ghost', which the form does not require" in text
     DOMAIN.check(known_actions=set(), common_intents={"affirm"})
 
 

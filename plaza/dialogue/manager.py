@@ -248,7 +248,7 @@ class _Turn:
     async def run_form(self, form: str, *, activated: bool) -> None:
         answered = self.slots_answered()
         if not activated and self.leaves(form, answered):
-            await self.leave_form(keep=answered)
+            await self.leave_form(keep=answered | set(self.rt.domain.forms[form].keep_on_leave))
             rule = self.rt.domain.rule_for_intent(self.intent)
             if rule is not None:
                 await self.run_steps(rule.steps)
