@@ -1055,7 +1055,12 @@ class RestaurantQuestion(RestaurantAction):
                     ]
                 )
             return []
-        return await self.answer(r, dispatcher, tracker)
+        events = await self.answer(r, dispatcher, tracker)
+        said = latest_entities(tracker, "restaurant")
+        named = any(self.w.catalog.get(str(e.get("value"))) is r for e in said)
+        if named and not tracker.active_loop_name and tracker.get_slot("restaurant") != r.id:
+            events = [*events, SlotSet("restaurant", r.id)]  # "réserve pour 2" next means this place
+        return events
 
     async def answer(self, r: Restaurant, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
         raise NotImplementedError
