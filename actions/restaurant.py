@@ -160,7 +160,9 @@ def _when_of(entity: Mapping[str, Any], tz: Any) -> WhenSaid | None:
 LAST_WORDS = re.compile(r"(?<![\w'])(?:last|derni[eè]re?)(?![\w'])", re.IGNORECASE)
 """'The last one', 'la dernière': the built-in `ordinal` entity covers first to nth, not last."""
 MAX_PICK_WORDS = 6
-""""Je prends le deuxième, merci" points at a card; a longer message is about something else."""
+""""Je prends le deuxième, merci" points at a card; a longer message is about something else,
+unless the ordinal names what it picks ("the first one for 2 on Saturday at 1pm")."""
+PICK_NOUNS = re.compile(r"\s*(?:one|place|restaurant|option|adresse|resto|restaurant)s?\b")
 SHOWS_RESULTS = frozenset({"action_search_restaurants", "action_ask_restaurant"})
 """The actions whose cards an ordinal in the next message points at (their order: `last_results`)."""
 
@@ -173,15 +175,18 @@ def ordinal_pick(tracker: Tracker) -> str | None:
     """
     last = tracker.get_slot("last_results") or []
     text = str(tracker.latest_message.get("text") or "")
-    if not last or len(text.split()) > MAX_PICK_WORDS or latest_entities(tracker, "restaurant"):
+    if not last or latest_entities(tracker, "restaurant"):
         return None
+    short = len(text.split()) <= MAX_PICK_WORDS
     times = [(int(e.get("start") or 0), int(e.get("end") or 0)) for e in latest_entities(tracker, "time")]
     for entity in latest_entities(tracker, "ordinal"):
         start, end, rank = int(entity.get("start") or 0), int(entity.get("end") or 0), entity.get("value")
         if not isinstance(rank, int) or any(a <= start and b > end for a, b in times):
             continue
+        if not short and not PICK_NOUNS.match(normalise(text[end:])):
+            continue  # "first time here, what would you recommend...": not a pick
         return str(last[rank - 1]) if 1 <= rank <= len(last) else None
-    return str(last[-1]) if LAST_WORDS.search(text) else None
+    return str(last[-1]) if short and LAST_WORDS.search(text) else None
 
 
 WEEKDAYS: dict[str, int] = {

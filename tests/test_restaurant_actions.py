@@ -484,6 +484,7 @@ def test_catalog_knows_hours_slots_and_names() -> None:
         ("le premier décembre", [("time", 0, 19, "2026-12-01"), ("ordinal", 3, 10, 1)], None),  # a date
         ("the fifth", [("ordinal", 4, 9, 5)], None),  # only three were shown
         ("first time here, what would you recommend tonight", [("ordinal", 0, 5, 1)], None),  # too long
+        ("ok the second one for 4 on saturday at 8pm", [("ordinal", 7, 13, 2)], "b"),  # long, but "one"
     ],
 )
 def test_an_ordinal_points_at_the_cards_just_shown(
