@@ -33,6 +33,7 @@ from plaza.bots import BotContext
 from plaza.dialogue.payload import make_payload
 from plaza.domain import localize
 from plaza.i18n import format_date, format_time, format_when, people, weekday_name
+from plaza.nlu.builtin.time_words import WEEKDAYS as WEEKDAY_NAMES
 from plaza.nlu.lookup import normalise
 from plaza.sdk import (
     Action,
@@ -162,7 +163,8 @@ LAST_WORDS = re.compile(r"(?<![\w'])(?:last|derni[eè]re?)(?![\w'])", re.IGNOREC
 MAX_PICK_WORDS = 6
 """"Je prends le deuxième, merci" points at a card; a longer message is about something else,
 unless the ordinal names what it picks ("the first one for 2 on Saturday at 1pm")."""
-PICK_NOUNS = re.compile(r"\s*(?:one|place|restaurant|option|adresse|resto|restaurant)s?\b")
+PICK_NOUNS = re.compile(r"\s*(?:one|place|restaurant|option|adresse|resto)s?\b")
+"""What may follow an ordinal that picks a card ("the first one", "la deuxième adresse")."""
 SHOWS_RESULTS = frozenset({"action_search_restaurants", "action_ask_restaurant"})
 """The actions whose cards an ordinal in the next message points at (their order: `last_results`)."""
 
@@ -189,12 +191,8 @@ def ordinal_pick(tracker: Tracker) -> str | None:
     return str(last[-1]) if short and LAST_WORDS.search(text) else None
 
 
-WEEKDAYS: dict[str, int] = {
-    normalise(weekday_name(date(2026, 11, 23) + timedelta(days=i), lang)): i
-    for i in range(7)
-    for lang in ("en", "fr")
-}
-"""Weekday names, accents removed and lower-cased, in English and French: Monday is 0."""
+WEEKDAYS: dict[str, int] = {name: day for names in WEEKDAY_NAMES.values() for name, day in names.items()}
+"""Weekday names as the time extractor knows them, English and French together: Monday is 0."""
 _BARE_WEEKDAY_RE = re.compile(r"(?:on |le |a |au |pour |to |for )?(?P<day>[a-z]+)")
 
 
@@ -527,9 +525,9 @@ class ValidateSlotMappings(ValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         found = self._when_slot(tracker, "new_date", "change")
-        weekday = bare_weekday(tracker)
+        weekday = bare_weekday(tracker) if found else None  # runs on every message: only when a day is said
         ref = tracker.get_slot("booking_ref")
-        booking = await self.w.booking(ref) if found and weekday is not None and ref else None
+        booking = await self.w.booking(ref) if weekday is not None and ref else None
         if booking is None or weekday is None:
             return found
         day = weekday_near(booking.starts_at.astimezone(self.w.tz).date(), weekday, self.w.now().date())

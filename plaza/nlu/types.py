@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OUT_OF_SCOPE = "out_of_scope"
+"""The intent name that marks a message belonging to no intent (in data and in parses)."""
 CONCIERGE = "concierge"
 """The bot that answers what no installed bot does (greetings, help, out-of-scope)."""
 ROUTER = "_router"
 """The model that picks a bot; named so that no bot can be called the same."""
-"""The intent name that marks a message belonging to no intent (in data and in parses)."""
 
 JSONValue = Any
 """A value that `json.dumps` accepts; entity values are kept JSON-ready."""
