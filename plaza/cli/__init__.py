@@ -71,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--test", required=True, help="test JSONL, same shape")
     ev.add_argument("--report", default=None, help="folder for a readable report (per-intent scores, PNG)")
     ev.add_argument("--lang", default="en", help="language of the data (en or fr)")
+    ev.add_argument(
+        "--config", default=None, help="pipeline options: a config.yml (its nlu.pipeline) or a mapping"
+    )
+    ev.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="one pipeline option, e.g. sentence_encoder=minilm",
+    )
     ev.set_defaults(func=_nlu_eval)
     return parser
 

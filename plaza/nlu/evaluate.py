@@ -26,7 +26,9 @@ from plaza.nlu.pipeline_config import ModelError, PipelineConfig
 from plaza.nlu.training_data import TrainingDataError, load_jsonl
 from plaza.nlu.types import OUT_OF_SCOPE, TrainingData
 
-__all__ = ["EvalResult", "Prediction", "evaluate", "run_from_args"]
+__all__ = ["EvalResult", "Prediction", "evaluate", "pipeline_from_args", "run_from_args"]
+
+DEFAULT_CONFIG = PipelineConfig()
 
 Span = tuple[int, int, str]
 
@@ -121,6 +123,7 @@ def evaluate(
         "n_test": len(test.examples),
         "n_intents": len(model.intents),
         "language": language,
+        "pipeline": {k: v for k, v in config.to_dict().items() if v != getattr(DEFAULT_CONFIG, k)},
     }
     return EvalResult(summary, predictions, class_scores, by_type, labels)
 
@@ -149,6 +152,36 @@ class _StderrProgress:
             sys.stderr.write("\n")
 
 
+def pipeline_from_args(config_file: str | None, settings: list[str]) -> PipelineConfig:
+    """Pipeline options from `--config FILE`, then from each `--set KEY=VALUE`.
+
+    The file is Plaza's config.yml (its `nlu.pipeline` is read) or a bare mapping of options; a
+    `--set` value is read as YAML (`--set sentence_encoder=minilm`, `--set intent_c=0.5`).
+    """
+    import yaml  # noqa: PLC0415 - only this command reads YAML here
+
+    options: dict[str, Any] = {}
+    if config_file:
+        try:
+            raw = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ModelError(f"--config {config_file}: {exc}") from None
+        if isinstance(raw, dict) and isinstance(raw.get("nlu"), dict):
+            raw = raw["nlu"].get("pipeline") or {}
+        if not isinstance(raw, dict):
+            raise ModelError(f"--config {config_file}: expected a mapping of pipeline options")
+        options.update(raw)
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep or not key.strip():
+            raise ModelError(f"--set {setting!r}: expected KEY=VALUE")
+        try:
+            options[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ModelError(f"--set {setting!r}: {exc}") from None
+    return PipelineConfig.from_dict(options)
+
+
 def _err(message: str) -> None:
     sys.stderr.write(message + "\n")
 
@@ -164,9 +197,14 @@ def run_from_args(args: argparse.Namespace) -> int:
         if not data.examples:
             _err(f"plaza nlu eval: error: {name} file has no examples")
             return 2
+    try:
+        config = pipeline_from_args(getattr(args, "config", None), getattr(args, "set", None) or [])
+    except ModelError as exc:
+        _err(f"plaza nlu eval: error: {exc}")
+        return 2
     bar = _StderrProgress()
     try:
-        result = evaluate(train, test, progress=bar, language=getattr(args, "lang", "en") or "en")
+        result = evaluate(train, test, config, progress=bar, language=getattr(args, "lang", "en") or "en")
     except ModelError as exc:
         bar.close()
         _err(f"plaza nlu eval: error: {exc}")

@@ -9,10 +9,13 @@ from typing import Any
 from plaza.nlu.entity_tagger import CrfSettings
 from plaza.nlu.features import KeyExtractor
 
-__all__ = ["MODEL_VERSION", "ModelError", "PipelineConfig"]
+__all__ = ["MODEL_VERSION", "SENTENCE_ENCODERS", "ModelError", "PipelineConfig"]
 
-MODEL_VERSION = "plaza-nlu-2"
+MODEL_VERSION = "plaza-nlu-3"
 """Bumped whenever training or parsing changes behaviour: part of the fingerprint and the saved format."""
+
+SENTENCE_ENCODERS = ("minilm",)
+"""Names `PipelineConfig.sentence_encoder` accepts (see `sentence_encoder.py`)."""
 
 
 class ModelError(ValueError):
@@ -37,12 +40,22 @@ class PipelineConfig:
     extra_weight: float = 0.3
     intent_value_hints: bool = True
     """Known entity values found in the message (`gz:<type>`) are intent features too."""
+    sentence_encoder: str | None = None
+    """`"minilm"`: a pretrained sentence embedding joins the features (the `[embeddings]` extra)."""
+    sentence_encoder_weight: float = 3.0
+    """Scale of the embedding block against the sparse blocks (each of unit norm)."""
+    sentence_encoder_dims: int = 0
+    """Project the embedding on its first principal axes (fitted on the training messages); 0 keeps
+    all of them.  128 fits 40 % faster in a third of the memory, but lost 0.3 points on Banking77's
+    5-fold CV (92.60 against 92.88 %)."""
     # intent classifier
     intent_loss: str = "svm"
     intent_c: float = 1.0
     class_weight: str | None = None
     # calibration and out-of-scope
     calibration_folds: int = 3
+    calibration_min_scores: int = 3000
+    """Held-out folds are scored until this many scores are in hand: one fold of a large data set suffices."""
     oos_threshold: float | None = None
     """A fixed threshold; `None` calibrates it on cross-validation inside the training data."""
     oos_false_rejection: float = 0.002
@@ -58,6 +71,13 @@ class PipelineConfig:
     n_jobs: int = 2
     """Processes for training the per-intent CRFs of large data sets (1 = in process)."""
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.sentence_encoder is not None and self.sentence_encoder not in SENTENCE_ENCODERS:
+            raise ModelError(
+                f"unknown sentence_encoder {self.sentence_encoder!r}"
+                f" (expected one of: {', '.join(SENTENCE_ENCODERS)})"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,7 +121,7 @@ class PipelineConfig:
         )
 
 
-_OPTIONAL = {"oos_threshold": float, "class_weight": str}
+_OPTIONAL = {"oos_threshold": float, "class_weight": str, "sentence_encoder": str}
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:

@@ -8,17 +8,20 @@ pays for them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from plaza.nlu.calibration import choose_threshold, fit_temperature
+from plaza.nlu.embedding_projection import EmbeddingProjection
 from plaza.nlu.entity_tagger import CrfTagger, bio_labels, sequence_features
 from plaza.nlu.features import HashedTfidf
 from plaza.nlu.gazetteer import Gazetteer, phrase_key
 from plaza.nlu.hints import LOOKUP_PREFIX, Hints, MessageHints
 from plaza.nlu.intent_classifier import LinearModel, softmax, train_linear
+from plaza.nlu.memory import release_freed_memory
 from plaza.nlu.patterns import PatternSet
 from plaza.nlu.pipeline_config import ModelError, PipelineConfig
 from plaza.nlu.tokenizer import Token, tokenize
@@ -27,7 +30,7 @@ from plaza.nlu.types import OUT_OF_SCOPE, Example, TrainingData
 if TYPE_CHECKING:
     from plaza.nlu.model import IntentEntityModel
 
-__all__ = ["cross_validated_scores", "stratified_folds", "train_model"]
+__all__ = ["cross_validated_scores", "held_out_folds", "stratified_folds", "train_model"]
 
 Progress = Callable[[str, float], None]
 F32Array = npt.NDArray[np.float32]
@@ -63,10 +66,21 @@ def train_model(
     # shared by the intent features and the CRF features.
     prepared = [_prepare(e, hints) for e in examples]
     docs = [extractor.extract(tokens, h.extras) for tokens, h in prepared]
+    if not entity_types:
+        prepared = []  # only the tagger reads them again: free them before the fits
     tfidf = HashedTfidf.fit(docs, min_df=config.block_min_df(), block_weights=config.block_weights())
     indptr, indices, values_ = tfidf.transform_many(docs)
-    x = csr_matrix((values_, indices, indptr), shape=(len(docs), tfidf.n_features), dtype=np.float32)
+    n_columns = tfidf.n_features
+    projection: EmbeddingProjection | None = None
+    if config.sentence_encoder is not None:
+        projected, projection = _embed(examples, config, report)
+        indptr, indices, values_ = _append_dense(indptr, indices, values_, n_columns, projected)
+        n_columns += projected.shape[1]
+        del projected
+    # float64, as liblinear wants it: otherwise every fit converts its own copy
+    x = csr_matrix((values_, indices, indptr), shape=(len(docs), n_columns), dtype=np.float64)
     del docs, indptr, indices, values_  # the matrix holds them now; free the per-message keys
+    release_freed_memory()
     labels = sorted({e.intent for e in examples})
     y = [e.intent for e in examples]
     report("features", 1.0)
@@ -85,23 +99,33 @@ def train_model(
     temperature, threshold = 1.0, 0.0 if config.oos_threshold is None else config.oos_threshold
     gold = np.array([labels.index(v) for v in y], dtype=np.int64)
     folds = stratified_folds(gold, config.calibration_folds, config.seed)
-    if folds is not None and len(labels) > 1:
-        report("calibration", 0.0)
-        cv, seen = cross_validated_scores(x, y, folds, fit, lambda f: report("calibration", f))
-        # An example whose intent was absent from its fold's training part (an intent with one
-        # or two examples) says nothing about calibration: it would only push T up.
-        cv, cv_gold = cv[seen], gold[seen]
-        temperature = fit_temperature(cv, cv_gold)
-        if config.oos_threshold is None:
-            threshold = choose_threshold(
-                softmax(cv, temperature),
-                cv_gold,
-                labels,
-                OUT_OF_SCOPE,
-                max_false_rejection=config.oos_false_rejection,
-            )
+    held_out = (
+        [] if folds is None or len(labels) == 1 else held_out_folds(folds, config.calibration_min_scores)
+    )
     report("intents", 0.0)
-    classifier = fit(x, y)
+    # The final fit and the held-out fits are independent: liblinear releases the GIL, so they
+    # share the cores in threads (Banking77 with embeddings: 11 s a fit, one fold and the final
+    # fit in parallel instead of four fits in a row).
+    with ThreadPoolExecutor(max_workers=max(1, config.n_jobs)) as pool:
+        final = pool.submit(fit, x, y)
+        if held_out:
+            assert folds is not None
+            cv, seen = cross_validated_scores(
+                x, y, folds, held_out, fit, pool, lambda f: report("calibration", f)
+            )
+            # An example whose intent was absent from its fold's training part (an intent with one
+            # or two examples) says nothing about calibration: it would only push T up.
+            cv, cv_gold = cv[seen], gold[seen]
+            temperature = fit_temperature(cv, cv_gold)
+            if config.oos_threshold is None:
+                threshold = choose_threshold(
+                    softmax(cv, temperature),
+                    cv_gold,
+                    labels,
+                    OUT_OF_SCOPE,
+                    max_false_rejection=config.oos_false_rejection,
+                )
+        classifier = final.result()
     report("intents", 1.0)
 
     tagger: CrfTagger | None = None
@@ -138,6 +162,7 @@ def train_model(
         config=config,
         tfidf=tfidf,
         classifier=classifier,
+        projection=projection,
         temperature=temperature,
         threshold=threshold,
         tagger=tagger,
@@ -162,34 +187,95 @@ def stratified_folds(gold: I64Array, k: int, seed: int) -> I64Array | None:
     return folds
 
 
+def held_out_folds(folds: I64Array, min_scores: int) -> list[int]:
+    """The folds to score: in order, until `min_scores` held-out scores are in hand (all if never)."""
+    k = int(folds.max()) + 1
+    chosen: list[int] = []
+    scored = 0
+    for f in range(k):
+        chosen.append(f)
+        scored += int((folds == f).sum())
+        if scored >= min_scores:
+            break
+    return chosen
+
+
 def cross_validated_scores(
     x: Any,
     y: Sequence[str],
     folds: I64Array,
+    held_out: Sequence[int],
     fit: Callable[[Any, Sequence[str]], LinearModel],
+    pool: Executor,
     progress: Callable[[float], None],
 ) -> tuple[F32Array, npt.NDArray[np.bool_]]:
-    """Scores of every example by a model trained on the other folds.
+    """Scores of the examples of the `held_out` folds, each by a model trained on the other folds.
 
-    Also returns, per example, whether its label occurred in the training part of its fold.
+    Also returns a mask of the examples that were scored and whose label occurred in the
+    training part of their fold; the others' rows are zeros.
     """
-    k = int(folds.max()) + 1
-    out: F32Array | None = None
     ys = np.array(y, dtype=object)
     seen = np.zeros(len(y), dtype=bool)
-    for f in range(k):
-        test = np.flatnonzero(folds == f)
-        train = np.flatnonzero(folds != f)
-        model = fit(x[train], list(ys[train]))
+    parts = []
+    for f in held_out:
+        test, train = np.flatnonzero(folds == f), np.flatnonzero(folds != f)
+        parts.append((test, train, pool.submit(fit, x[train], list(ys[train]))))
+    out: F32Array | None = None
+    for done, (test, train, future) in enumerate(parts, start=1):
+        model = future.result()
         scores = np.asarray(x[test] @ model.weights, dtype=np.float32) + model.bias
         if out is None:
             out = np.zeros((x.shape[0], scores.shape[1]), dtype=np.float32)
         out[test] = scores
         known = set(ys[train].tolist())
         seen[test] = [label in known for label in ys[test].tolist()]
-        progress((f + 1) / k)
+        progress(done / len(parts))
     assert out is not None
     return out, seen
+
+
+def _embed(
+    examples: Sequence[Example], config: PipelineConfig, report: Progress
+) -> tuple[F32Array, EmbeddingProjection]:
+    """Each example's sentence embedding, projected as the model will project a message's."""
+    from plaza.nlu.sentence_encoder import open_sentence_encoder  # noqa: PLC0415 - optional extra
+
+    assert config.sentence_encoder is not None
+    # A session of its own, dropped before the fits: its working memory for batches (and the
+    # weights, ~180 MB in all) would otherwise sit under the fits' peak.  The model loads the
+    # process's shared session when it is built.
+    encoder = open_sentence_encoder(config.sentence_encoder)
+    report("embeddings", 0.0)
+    dense = encoder.encode([e.text for e in examples], progress=lambda f: report("embeddings", f))
+    del encoder
+    release_freed_memory()
+    projection = EmbeddingProjection.fit(dense, config.sentence_encoder_dims, config.sentence_encoder_weight)
+    return projection.apply(dense), projection
+
+
+def _append_dense(
+    indptr: I64Array, indices: npt.NDArray[np.int32], values: F32Array, n_sparse: int, dense: F32Array
+) -> tuple[I64Array, npt.NDArray[np.int32], F32Array]:
+    """The CSR arrays with the rows of `dense` appended as columns `n_sparse…`.
+
+    Built in place of `scipy.sparse.hstack`, whose COO detour would briefly need three times
+    the memory of the result.
+    """
+    n, dim = dense.shape
+    lengths = np.diff(indptr)
+    new_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths + dim, out=new_indptr[1:])
+    # where each old value lands: its row's new start plus its position within the row
+    row_of = np.repeat(np.arange(n), lengths)
+    within = np.arange(indices.shape[0]) - np.repeat(indptr[:-1], lengths)
+    sparse_at = new_indptr[row_of] + within
+    dense_at = ((new_indptr[:-1] + lengths)[:, None] + np.arange(dim)).ravel()
+    new_indices = np.empty(int(new_indptr[-1]), dtype=np.int32)
+    new_values = np.empty(int(new_indptr[-1]), dtype=np.float32)
+    new_indices[sparse_at], new_values[sparse_at] = indices, values
+    new_indices[dense_at] = np.tile(np.arange(n_sparse, n_sparse + dim, dtype=np.int32), n)
+    new_values[dense_at] = dense.ravel()
+    return new_indptr, new_indices, new_values
 
 
 def _prepare(example: Example, hints: Hints) -> tuple[list[Token], MessageHints]:

