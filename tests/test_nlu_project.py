@@ -86,3 +86,19 @@ def test_the_router_sends_each_message_to_its_bot(tmp_path: Path) -> None:
     assert nlu.route("could you send some tulips to my mum", "en")[0][0] == "florist"
     assert nlu.route("are there two tickets left for Dune", "en")[0][0] == "cinema"
     assert nlu.route("hello there", "en")[0][0] == "concierge"
+
+
+def test_an_english_sentence_encoder_is_left_out_of_other_languages_models(tmp_path: Path) -> None:
+    make_app(tmp_path)
+    for path in (tmp_path / "intents").glob("*.en.yml"):  # the same data, declared French too
+        (tmp_path / "intents" / path.name.replace(".en.", ".fr.")).write_text(path.read_text())
+    with_encoder = PipelineConfig.from_dict({"calibration_folds": 0, "sentence_encoder": "minilm"})
+    plain = {
+        (j.name, j.language): j.directory
+        for j in plan(tmp_path, domains(tmp_path), ["en", "fr"], CONFIG, tmp_path)
+    }
+    jobs = plan(tmp_path, domains(tmp_path), ["en", "fr"], with_encoder, tmp_path)
+    assert {j.directory == plain[j.name, j.language] for j in jobs if j.language == "fr"} == {True}
+    assert {j.directory == plain[j.name, j.language] for j in jobs if j.language == "en"} == {False}
+    assert with_encoder.for_language("fr").sentence_encoder is None
+    assert with_encoder.for_language("en") is with_encoder

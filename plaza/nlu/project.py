@@ -131,7 +131,7 @@ def plan(
         for name, data in sets:
             if not data.examples:
                 continue
-            directory = model_dir / name / language / fingerprint(data, config)
+            directory = model_dir / name / language / fingerprint(data, config.for_language(language))
             jobs.append(ModelJob(name, language, data, directory, (directory / "DONE").exists()))
     return jobs
 
@@ -140,7 +140,7 @@ def train_job(job: ModelJob, config: PipelineConfig, progress: Progress | None =
     """Train one model and publish it atomically (a half-written model is never loaded)."""
     model = IntentEntityModel.train(
         job.data,
-        config,
+        config.for_language(job.language),
         progress=(lambda stage, f: progress(f"{job.name}/{job.language}", f)) if progress else None,
     )
     job.directory.parent.mkdir(parents=True, exist_ok=True)
