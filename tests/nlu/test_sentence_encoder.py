@@ -223,6 +223,9 @@ def test_quantised_encoder_stays_close_and_keeps_meaning(encoder_cache: Path) ->
     for text, row in zip(texts, batch, strict=True):
         assert float(row @ _bert_reference(weights, tok(text))) > 0.97
         assert float(row @ encoder.encode_one(text)) > 0.97  # alone or in a padded batch
+    again = encoder.encode_one(texts[1])
+    assert again is encoder.encode_one(texts[1])  # the router and the bot's model share it
+    assert not again.flags.writeable
     # a paraphrase is nearer than a different request about the same card
     assert float(batch[1] @ batch[2]) > float(batch[1] @ batch[3]) + 0.1
     assert encoder.encode([]).shape == (0, 384)
