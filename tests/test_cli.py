@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -163,3 +164,23 @@ def test_plaza_test_runs_the_conversation_tests(trained: None) -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:]
     assert " 0 failed" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "message"),
+    [
+        ("{no_such_option: 1}", "plaza: unknown NLU pipeline option(s): no_such_option"),
+        ("{sentence_encoder: bert}", "plaza: unknown sentence_encoder 'bert' (expected one of: minilm)"),
+    ],
+)
+def test_a_bad_nlu_pipeline_in_config_is_one_line(tmp_path: Path, pipeline: str, message: str) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(APP_DIR, app, ignore=shutil.ignore_patterns(".plaza", "data", "tests", ".git", ".venv*"))
+    config = app / "config.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "  pipeline: {}" in text
+    config.write_text(text.replace("  pipeline: {}", f"  pipeline: {pipeline}", 1), encoding="utf-8")
+    done = subprocess.run([*PLAZA, "--app", str(app), "train"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from plaza.errors import ConfigError
 from plaza.nlu.entity_tagger import CrfSettings
 from plaza.nlu.features import KeyExtractor
 
@@ -19,8 +20,11 @@ SENTENCE_ENCODERS = {"minilm": ("en",)}
 each was trained on."""
 
 
-class ModelError(ValueError):
-    """A model directory that cannot be loaded, or a configuration that cannot be used."""
+class ModelError(ConfigError, ValueError):
+    """A model directory that cannot be loaded, or a configuration that cannot be used.
+
+    A `ConfigError`, so the CLI prints it as one line (`plaza: …`, exit 2), not a traceback.
+    """
 
 
 @dataclass(frozen=True)
