@@ -60,7 +60,8 @@ class PipelineConfig:
     # calibration and out-of-scope
     calibration_folds: int = 3
     calibration_min_scores: int = 3000
-    """Held-out folds are scored until this many scores are in hand: one fold of a large data set suffices."""
+    """Held-out folds are scored until this many scores are in hand: one fold of a large data set
+    suffices.  Data with `out_of_scope` examples scores every fold (the threshold learns from them)."""
     oos_threshold: float | None = None
     """A fixed threshold; `None` calibrates it on cross-validation inside the training data."""
     oos_false_rejection: float = 0.002

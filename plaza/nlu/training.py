@@ -99,9 +99,10 @@ def train_model(
     temperature, threshold = 1.0, 0.0 if config.oos_threshold is None else config.oos_threshold
     gold = np.array([labels.index(v) for v in y], dtype=np.int64)
     folds = stratified_folds(gold, config.calibration_folds, config.seed)
-    held_out = (
-        [] if folds is None or len(labels) == 1 else held_out_folds(folds, config.calibration_min_scores)
-    )
+    # With out_of_scope examples the threshold is learned from them, and they are usually few
+    # (CLINC150: 100 in 15,100): every fold is scored so that all of them count.
+    min_scores = config.calibration_min_scores if OUT_OF_SCOPE not in labels else len(examples)
+    held_out = [] if folds is None or len(labels) == 1 else held_out_folds(folds, min_scores)
     report("intents", 0.0)
     # The final fit and the held-out fits are independent: liblinear releases the GIL, so they
     # share the cores in threads (Banking77 with embeddings: 11 s a fit, one fold and the final

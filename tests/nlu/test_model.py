@@ -8,9 +8,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from plaza.nlu.model import IntentEntityModel, ModelError, ModelOutput, PipelineConfig, fingerprint
+from plaza.nlu.training import held_out_folds
 from plaza.nlu.types import OUT_OF_SCOPE, EntitySpan, Example, RegexFeature, TrainingData
 from tests.nlu.model_data import restaurant_taxi_data, router_data
 
@@ -240,3 +243,29 @@ def test_shared_crf_mode() -> None:
     assert set(model.tagger.models) == {"*"}
     out = model.parse("find me a greek place for dinner")
     assert [(e.entity, e.text) for e in out.entities] == [("cuisine", "greek")]
+
+
+def test_held_out_folds_stop_once_enough_scores_are_in_hand() -> None:
+    folds = np.arange(9000) % 3
+    assert held_out_folds(folds, 3000) == [0]
+    assert held_out_folds(folds, 3001) == [0, 1]
+    assert held_out_folds(folds[:300], 3000) == [0, 1, 2]
+
+
+def test_data_with_out_of_scope_examples_scores_every_fold(monkeypatch: pytest.MonkeyPatch) -> None:
+    from plaza.nlu import training
+
+    asked: list[int] = []
+    real = training.held_out_folds
+
+    def spy(folds: npt.NDArray[np.int64], min_scores: int) -> list[int]:
+        asked.append(min_scores)
+        return real(folds, min_scores)
+
+    monkeypatch.setattr(training, "held_out_folds", spy)
+    data = restaurant_taxi_data()  # it has out_of_scope examples
+    config = PipelineConfig(crf_max_iterations=5, calibration_min_scores=10)
+    IntentEntityModel.train(data, config)
+    without_oos = type(data)(examples=tuple(e for e in data.examples if e.intent != "out_of_scope"))
+    IntentEntityModel.train(without_oos, config)
+    assert asked == [len(data.examples), 10]

@@ -19,7 +19,7 @@ from scipy.sparse import csr_matrix, hstack
 
 from plaza.nlu.embedding_projection import EmbeddingProjection
 from plaza.nlu.model import IntentEntityModel, ModelError, PipelineConfig, fingerprint
-from plaza.nlu.training import _append_dense, held_out_folds
+from plaza.nlu.training import _append_dense
 from plaza.nlu.wordpiece import WordPiece
 from tests.nlu.model_data import restaurant_taxi_data
 
@@ -107,13 +107,6 @@ def test_dense_columns_are_appended_exactly_as_hstack_would() -> None:
     )
     ours = csr_matrix((values, indices, indptr), shape=(7, 14))
     assert np.array_equal(ours.toarray(), hstack([sparse, csr_matrix(dense)]).toarray())
-
-
-def test_held_out_folds_stop_once_enough_scores_are_in_hand() -> None:
-    folds = np.arange(9000) % 3
-    assert held_out_folds(folds, 3000) == [0]
-    assert held_out_folds(folds, 3001) == [0, 1]
-    assert held_out_folds(folds[:300], 3000) == [0, 1, 2]
 
 
 def test_unknown_encoder_is_a_config_error() -> None:
