@@ -190,14 +190,28 @@ def _quantized_graph(folder: Path, config: dict[str, Any]) -> Path:
     if target.is_file():
         return target
     try:
-        import onnx  # noqa: PLC0415 - the [embeddings] extra
-        from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
+        import onnx  # noqa: F401, PLC0415 - the [embeddings] extra; _write_quantized uses it
     except ImportError:
         raise ModelError(f"building the sentence encoder needs onnx: {INSTALL_HINT}") from None
     from plaza.nlu.bert_onnx import BertShape, build_bert_graph, read_safetensors  # noqa: PLC0415
 
-    cache.mkdir(parents=True, exist_ok=True)
-    graph = build_bert_graph(read_safetensors(weights_file), BertShape(config))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        graph = build_bert_graph(read_safetensors(weights_file), BertShape(config))
+        _write_quantized(graph, cache, target)
+    except OSError as exc:
+        raise ModelError(
+            f"cannot build the sentence encoder in {cache} ({exc}); set {CACHE_DIR_ENV}"
+        ) from None
+    except (KeyError, ValueError) as exc:
+        raise ModelError(f"{folder}: not a BERT sentence encoder this code can build ({exc})") from None
+    return target
+
+
+def _write_quantized(graph: Any, cache: Path, target: Path) -> None:
+    import onnx  # noqa: PLC0415 - the [embeddings] extra
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
+
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         float_file, int8_file = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
         onnx.save(graph, str(float_file))
@@ -212,7 +226,6 @@ def _quantized_graph(folder: Path, config: dict[str, Any]) -> Path:
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
         os.replace(int8_file, target)  # atomic: a concurrent builder's file is identical
-    return target
 
 
 @contextlib.contextmanager

@@ -261,3 +261,14 @@ def test_eval_command_takes_the_encoder_option(
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["pipeline"] == {"sentence_encoder": "minilm"}
     assert summary["intent_accuracy"] > 0.8
+
+
+@needs_encoder
+def test_an_unwritable_cache_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plaza.nlu import sentence_encoder
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(sentence_encoder.CACHE_DIR_ENV, str(blocker))
+    with pytest.raises(ModelError, match=r"cannot build the sentence encoder in .*; set PLAZA_CACHE_DIR"):
+        sentence_encoder.open_sentence_encoder("minilm")
