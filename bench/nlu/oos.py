@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plaza.nlu.evaluate import evaluate
-from plaza.nlu.model import PipelineConfig
+from plaza.nlu.evaluate import evaluate, pipeline_from_args
 from plaza.nlu.training import stratified_folds
 from plaza.nlu.training_data import load_jsonl
 from plaza.nlu.types import OUT_OF_SCOPE, Example, TrainingData
@@ -57,16 +56,19 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--with-oos", action="store_true")
     ap.add_argument("--rates", default="0.005,0.01,0.02,0.05")
+    ap.add_argument("--set", action="append", default=[], help="a pipeline option, e.g. sentence_encoder=minilm")
     args = ap.parse_args()
+    base = pipeline_from_args(None, args.set)
     train, test = build(args.with_oos)
     rates = [float(r) for r in args.rates.split(",")] if not args.with_oos else [0.01]
     for rate in rates:
-        s = evaluate(train, test, replace(PipelineConfig(), oos_false_rejection=rate)).summary
+        s = evaluate(train, test, replace(base, oos_false_rejection=rate)).summary
         row = {
             k: s[k]
             for k in ("in_scope_accuracy", "oos_recall", "intent_accuracy", "oos_threshold", "n_train")
         }
-        print(json.dumps({"with_oos": args.with_oos, "oos_false_rejection": rate, **row}), flush=True)
+        options = {"with_oos": args.with_oos, "oos_false_rejection": rate, "set": args.set}
+        print(json.dumps({**options, **row}), flush=True)
     return 0
 
 
