@@ -555,7 +555,7 @@ class ValidateSlotMappings(ValidationAction):
 
 
 RELAX_ORDER = ("price", "diet", "district", "cuisine")
-"""The order a search that matches nothing drops its criteria in (least telling first)."""
+"""A search's criteria, in the order a search that matches nothing drops them (least telling first)."""
 
 
 class ActionSearchRestaurants(RestaurantAction):
@@ -653,7 +653,7 @@ class ActionSearchRestaurants(RestaurantAction):
         lang = tracker.language
         found, dropped = self.matches(tracker)
         found.sort(key=lambda r: (r.price_level, r.name))
-        no_criteria = not any(tracker.get_slot(k) for k in ("cuisine", "district", "price", "diet"))
+        no_criteria = not any(tracker.get_slot(k) for k in RELAX_ORDER)
         at = self.w.at(tracker.get_slot("date"), tracker.get_slot("time"))
         party = int(tracker.get_slot("party_size") or 2)
         if at is not None and at < self.w.earliest():
@@ -1268,7 +1268,7 @@ class ValidateChangeBookingForm(BookingRefValidation):
         if at < self.w.earliest():
             dispatcher.utter_message(response="utter_past_time")
             return False
-        if not await self.w.has_room(r, at, new_size, own=held_seats(self.w, booking, at)):
+        if not await self.w.has_room(r, at, new_size, own=held_seats(booking, at)):
             await offer_other_times(self.w, dispatcher, r, at, new_size, lang)
             return False
         return True
@@ -1319,9 +1319,12 @@ def proposed_change(
     return datetime.combine(day, clock, world.tz), size
 
 
-def held_seats(world: World, booking: BookingRow, at: datetime) -> int:
-    """Seats the booking already holds at `at`: its own, when the change keeps its time."""
-    return booking.party_size if at == booking.starts_at.astimezone(world.tz) else 0
+def held_seats(booking: BookingRow, at: datetime) -> int:
+    """Seats the booking already holds at `at`: its own, when the change keeps its time.
+
+    Both are aware datetimes, which compare by instant whatever their zones.
+    """
+    return booking.party_size if at == booking.starts_at else 0
 
 
 CHANGE_SLOTS = ("new_date", "new_time", "new_party_size", "change_field", "change_confirmed")
@@ -1369,7 +1372,7 @@ class ActionChangeBooking(RestaurantAction):
         if at == start and size == booking.party_size:
             dispatcher.utter_message(response="utter_nothing_changed")
             return reset
-        if not await self.w.has_room(r, at, size, own=held_seats(self.w, booking, at)):
+        if not await self.w.has_room(r, at, size, own=held_seats(booking, at)):
             dispatcher.utter_message(response="utter_slot_taken", name=r.name, when=self.w.when(at, lang))
             await offer_other_times(self.w, dispatcher, r, at, size, lang)
             return reset

@@ -65,6 +65,11 @@ class Button:
     def to_dict(self) -> dict[str, str]:
         return {"title": self.title, "payload": self.payload}
 
+    @classmethod
+    def from_action(cls, raw: Mapping[str, Any]) -> Button:
+        """A button as an action or the dialogue state wrote it (any JSON value, made text)."""
+        return cls(str(raw["title"]), str(raw["payload"]))
+
 
 @dataclass(frozen=True, slots=True)
 class Card:

@@ -215,13 +215,13 @@ class _Turn:
             )
             if base is None:
                 raise ActionError(f"action asked for unknown response {template!r}")
-        buttons = tuple(Button(str(b["title"]), str(b["payload"])) for b in message.get("buttons") or ())
+        buttons = tuple(Button.from_action(b) for b in message.get("buttons") or ())
         cards = tuple(
             Card(
                 title=str(e.get("title", "")),
                 subtitle=e.get("subtitle"),
                 image_url=e.get("image_url"),
-                buttons=tuple(Button(str(b["title"]), str(b["payload"])) for b in e.get("buttons") or ()),
+                buttons=tuple(Button.from_action(b) for b in e.get("buttons") or ()),
             )
             for e in message.get("elements") or ()
         )
@@ -355,7 +355,7 @@ class _Turn:
     def reoffer(self) -> None:
         """A bare yes to a choice: offer the same buttons again, asking to pick one."""
         self.record(ActionExecuted("action_reoffer"))
-        buttons = [Button(str(b["title"]), str(b["payload"])) for b in self.offered]
+        buttons = [Button.from_action(b) for b in self.offered]
         self.say(self._with_buttons("utter_pick_one", buttons))
 
     def _with_buttons(self, response: str, buttons: Sequence[Button]) -> Reply:
@@ -412,8 +412,10 @@ class DialogueManager:
     async def _decide(self, turn: _Turn) -> None:
         intent, confident = turn.intent, turn.confident
         form = turn.bs.active_loop
-        follow_up = turn.rt.domain.rule_after(intent, turn.previous_action) if form is None else None
-        if follow_up is not None and confident:
+        follow_up = (
+            turn.rt.domain.rule_after(intent, turn.previous_action) if form is None and confident else None
+        )
+        if follow_up is not None:
             await turn.run_steps(follow_up.steps)  # "cancel it" right after the bookings were listed
             return
         if intent == CANCEL and confident:

@@ -21,14 +21,12 @@ from typing import Any
 import numpy as np
 
 from plaza.nlu.metrics import ClassScore, EntityCounts, entity_counts, macro_f1, oos_figures, per_class_scores
-from plaza.nlu.model import IntentEntityModel
+from plaza.nlu.model import DEFAULT_CONFIG, IntentEntityModel
 from plaza.nlu.pipeline_config import ModelError, PipelineConfig
 from plaza.nlu.training_data import TrainingDataError, load_jsonl
 from plaza.nlu.types import OUT_OF_SCOPE, TrainingData
 
 __all__ = ["EvalResult", "Prediction", "evaluate", "pipeline_from_args", "run_from_args"]
-
-DEFAULT_CONFIG = PipelineConfig()
 
 Span = tuple[int, int, str]
 

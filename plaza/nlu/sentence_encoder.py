@@ -149,8 +149,7 @@ class SentenceEncoder:
             if cached is not None:
                 self._recent.move_to_end(text)
                 return cached
-        ids = np.array([self._tokenizer(text)], dtype=np.int64)
-        out: F32Array = self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
+        out: F32Array = self._run([self._tokenizer(text)])[0]
         out.setflags(write=False)
         with self._recent_lock:
             self._recent[text] = out

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from plaza.nlu.builtin import time_words as tw
-from plaza.nlu.builtin._text import Doc, FirstCharDispatch, trie_regex
+from plaza.nlu.builtin._text import GRAMMAR_LANGUAGES, Doc, FirstCharDispatch, trie_regex
 from plaza.nlu.builtin.durations import DurationMatch, find_durations, match_at
 from plaza.nlu.builtin.numbers import LEXICONS, parse_number_words, word_number_pattern
 from plaza.nlu.builtin.time_calendar import DateSpec, DayMonth, MonthShift, RelDay, Weekday
@@ -805,8 +805,4 @@ def _offsets(doc: Doc, language: str) -> list[Atom]:
     return out
 
 
-GRAMMARS: Final[Mapping[str, Grammar]] = {
-    "en": Grammar(("en",)),
-    "fr": Grammar(("fr",)),
-    "*": Grammar(("en", "fr")),
-}
+GRAMMARS: Final[Mapping[str, Grammar]] = {key: Grammar(langs) for key, langs in GRAMMAR_LANGUAGES.items()}

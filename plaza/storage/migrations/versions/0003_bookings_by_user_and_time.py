@@ -4,7 +4,8 @@
 (user_id, status) found all of that user's confirmed bookings, past ones included, and sorted
 them on every listing, so the listing slowed as a user's history grew (bench/load.py: 9.6 % of
 the server's time at concurrency 32). With the time in the index it is a range read of ten rows
-in order; the old index's queries (user and status) still use its leading columns.
+in order. No other query filtered on (user_id, status), the old index's columns: "my bookings"
+was its only reader.
 
 Revision ID: 0003
 Revises: 0002
