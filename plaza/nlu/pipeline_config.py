@@ -12,7 +12,7 @@ from plaza.nlu.features import KeyExtractor
 
 __all__ = ["MODEL_VERSION", "SENTENCE_ENCODERS", "ModelError", "PipelineConfig"]
 
-MODEL_VERSION = "plaza-nlu-3"
+MODEL_VERSION = "plaza-nlu-4"
 """Bumped whenever training or parsing changes behaviour: part of the fingerprint and the saved format."""
 
 SENTENCE_ENCODERS = {"minilm": ("en",)}
@@ -72,6 +72,10 @@ class PipelineConfig:
     crf_c2: float = 0.01
     crf_max_iterations: int = 60
     crf_window: int = 3
+    crf_lbfgs_max_cost: float = 1.5e8
+    """A CRF whose estimated training cost (`entity_tagger.training_cost`) is above this trains with
+    passive-aggressive updates instead of L-BFGS, whose cost grows with the square of the labels."""
+    crf_fast_iterations: int = 10
     crf_per_intent: bool = True
     gazetteer: bool = True
     n_jobs: int = 2
@@ -136,6 +140,8 @@ class PipelineConfig:
             self.crf_max_iterations,
             self.crf_window,
             self.crf_per_intent,
+            self.crf_lbfgs_max_cost,
+            self.crf_fast_iterations,
         )
 
 

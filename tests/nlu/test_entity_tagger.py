@@ -8,6 +8,8 @@ from plaza.nlu.entity_tagger import (
     decode_label,
     encode_label,
     sequence_features,
+    training_cost,
+    training_plan,
 )
 from plaza.nlu.tokenizer import tokenize
 from plaza.nlu.types import EntitySpan
@@ -128,10 +130,8 @@ def test_hints_marks_and_extras() -> None:
     assert h.regex_spans == [(6, 11, "zip")]
 
 
-def test_parallel_training_in_worker_processes(monkeypatch: object) -> None:
-    import plaza.nlu.entity_tagger as et
-
-    monkeypatch.setattr(et, "PARALLEL_MIN_SEQUENCES", 1)  # type: ignore[attr-defined]
+def _city_rows() -> list[tuple[list[list[str]], list[str], str]]:
+    """Two intents, each with a city to tag."""
     rows = []
     for city in ["paris", "lyon", "nice", "lille"]:
         for intent, template in (("weather", "weather in {} today"), ("taxi", "a cab to {} now")):
@@ -140,6 +140,14 @@ def test_parallel_training_in_worker_processes(monkeypatch: object) -> None:
             start = text.index(city)
             labels = bio_labels(toks, [EntitySpan(start, start + len(city), "city", city)])
             rows.append((sequence_features(toks, [[] for _ in toks], window=1), labels, intent))
+    return rows
+
+
+def test_parallel_training_in_worker_processes(monkeypatch: object) -> None:
+    import plaza.nlu.entity_tagger as et
+
+    monkeypatch.setattr(et, "PARALLEL_MIN_SEQUENCES", 1)  # type: ignore[attr-defined]
+    rows = _city_rows()
     settings = CrfSettings(max_iterations=30, window=1)
     parallel = CrfTagger.train(rows, settings, n_jobs=2)
     serial = CrfTagger.train(rows, settings, n_jobs=1)
@@ -147,3 +155,32 @@ def test_parallel_training_in_worker_processes(monkeypatch: object) -> None:
     toks = tokenize("a cab to nice now")
     marks: list[list[str]] = [[] for _ in toks]
     assert parallel.tag(toks, marks, "taxi") == serial.tag(toks, marks, "taxi")
+
+
+def test_training_plan_leaves_lbfgs_when_labels_make_it_slow() -> None:
+    items = [([["w:a"], ["w:b"]], ["B-x", "O"]), ([["w:c"]], ["B-y"])]
+    assert training_cost(items) == 3 * 3 * (1 + 3)  # tokens × labels × (features per token + labels)
+    assert training_cost([]) == 0.0
+    lbfgs = CrfSettings(c1=0.1, c2=0.2, max_iterations=60, lbfgs_max_cost=36.0)
+    assert training_plan(items, lbfgs) == ("lbfgs", {"max_iterations": 60, "c1": 0.1, "c2": 0.2})
+    fast = CrfSettings(lbfgs_max_cost=35.0, fast_iterations=7)
+    assert training_plan(items, fast) == ("pa", {"max_iterations": 7})
+    chosen = CrfSettings(algorithm="ap", max_iterations=5, lbfgs_max_cost=0.0)
+    assert training_plan(items, chosen) == ("ap", {"max_iterations": 5})
+
+
+def test_expensive_crfs_train_the_fast_way_in_process_and_in_workers(monkeypatch: object) -> None:
+    import plaza.nlu.entity_tagger as et
+
+    rows = _city_rows()
+    fast = CrfSettings(max_iterations=30, window=1, lbfgs_max_cost=0.0)
+    serial = CrfTagger.train(rows, fast, n_jobs=1)
+    monkeypatch.setattr(et, "PARALLEL_MIN_SEQUENCES", 1)  # type: ignore[attr-defined]
+    parallel = CrfTagger.train(rows, fast, n_jobs=2)
+    lbfgs = CrfTagger.train(rows, CrfSettings(max_iterations=30, window=1), n_jobs=1)
+    # The workers got the same plan as the serial path: crfsuite's training is deterministic.
+    assert parallel.models == serial.models
+    assert serial.models["taxi"] != lbfgs.models["taxi"]
+    toks = tokenize("a cab to nice now")
+    [span] = serial.tag(toks, [[] for _ in toks], "taxi")
+    assert (span.first, span.end, span.entity) == (3, 4, "city")
