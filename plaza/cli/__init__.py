@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--train", required=True, help="training JSONL: text, intent, entities per line")
     ev.add_argument("--test", required=True, help="test JSONL, same shape")
     ev.add_argument("--report", default=None, help="folder for a readable report (per-intent scores, PNG)")
-    ev.add_argument("--lang", default="en", help="language of the data (en or fr)")
+    ev.add_argument("--lang", default=None, help="language of the data (en or fr); detected when not given")
     ev.add_argument(
         "--config", default=None, help="pipeline options: a config.yml (its nlu.pipeline) or a mapping"
     )

@@ -13,6 +13,7 @@ import json
 import resource
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from plaza.nlu.language import LanguageDetector
 from plaza.nlu.metrics import ClassScore, EntityCounts, entity_counts, macro_f1, oos_figures, per_class_scores
 from plaza.nlu.model import DEFAULT_CONFIG, IntentEntityModel
 from plaza.nlu.pipeline_config import ModelError, PipelineConfig
@@ -62,7 +64,7 @@ def evaluate(
     progress: Callable[[str, float], None] | None = None,
     language: str = "en",
 ) -> EvalResult:
-    config = config or PipelineConfig()
+    config = (config or PipelineConfig()).for_language(language)
     t0 = time.perf_counter()
     model = IntentEntityModel.train(train, config, progress=progress)
     train_seconds = time.perf_counter() - t0
@@ -124,6 +126,17 @@ def evaluate(
         "pipeline": {k: v for k, v in config.to_dict().items() if v != getattr(DEFAULT_CONFIG, k)},
     }
     return EvalResult(summary, predictions, class_scores, by_type, labels)
+
+
+def data_language(data: TrainingData, sample: int = 500) -> str:
+    """The language most of the data's messages are in, as the platform's detector reads them.
+
+    A French data set evaluated without `--lang` should be trained as the platform trains a
+    French bot (`PipelineConfig.for_language`), not as English.
+    """
+    detector = LanguageDetector.default()
+    votes = Counter(detector.detect(e.text)[0] for e in data.examples[:sample])
+    return votes.most_common(1)[0][0] if votes else "en"
 
 
 def _r(x: float) -> float:
@@ -200,9 +213,13 @@ def run_from_args(args: argparse.Namespace) -> int:
     except ModelError as exc:
         _err(f"plaza nlu eval: error: {exc}")
         return 2
+    language = getattr(args, "lang", None) or data_language(train)
+    if config.for_language(language) != config:
+        encoder = config.sentence_encoder
+        _err(f"plaza nlu eval: note: sentence_encoder {encoder!r} is not used for {language!r} data")
     bar = _StderrProgress()
     try:
-        result = evaluate(train, test, config, progress=bar, language=getattr(args, "lang", "en") or "en")
+        result = evaluate(train, test, config, progress=bar, language=language)
     except ModelError as exc:
         bar.close()
         _err(f"plaza nlu eval: error: {exc}")

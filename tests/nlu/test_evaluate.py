@@ -193,3 +193,27 @@ def test_bad_pipeline_options_exit_2(
     assert message in captured.err
     assert "Traceback" not in captured.err
     assert captured.out == ""
+
+
+def test_eval_detects_the_data_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [
+        Example("je voudrais réserver une table pour ce soir", "book"),
+        Example("une table pour quatre personnes demain à midi", "book"),
+        Example("réserve-nous une table vendredi soir", "book"),
+        Example("quel temps fait-il à Paris aujourd'hui", "weather"),
+        Example("est-ce qu'il va pleuvoir demain", "weather"),
+        Example("la météo de ce week-end s'il te plaît", "weather"),
+    ]
+    train = _write(tmp_path / "train.jsonl", rows)
+    test = _write(tmp_path / "test.jsonl", rows[:2])
+    args = ["nlu", "eval", "--train", str(train), "--test", str(test), "--set", "sentence_encoder=minilm"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["language"] == "fr"
+    # The English-only encoder is left out of a French model, as a French bot's would be (so this
+    # runs without the [embeddings] extra), and the user is told.
+    assert "sentence_encoder" not in summary["pipeline"]
+    assert "not used for 'fr' data" in captured.err
+    assert main([*args[:6], "--lang", "en"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["language"] == "en"
