@@ -217,20 +217,28 @@ def cross_validated_scores(
     """
     ys = np.array(y, dtype=object)
     seen = np.zeros(len(y), dtype=bool)
-    parts = []
-    for f in held_out:
-        test, train = np.flatnonzero(folds == f), np.flatnonzero(folds != f)
-        parts.append((test, train, pool.submit(fit, x[train], list(ys[train]))))
+
+    def fit_without(fold: int) -> LinearModel:
+        # The fold's training rows are copied in the worker when its fit starts, not all up front.
+        train = np.flatnonzero(folds != fold)
+        return fit(x[train], list(ys[train]))
+
+    pending = [(f, pool.submit(fit_without, f)) for f in held_out]
     out: F32Array | None = None
-    for done, (test, train, future) in enumerate(parts, start=1):
+    for done in range(1, len(held_out) + 1):
+        fold, future = pending.pop(0)
         model = future.result()
+        del future  # each fold's weights (classes × features) are freed once it is scored
+        test = np.flatnonzero(folds == fold)
         scores = np.asarray(x[test] @ model.weights, dtype=np.float32) + model.bias
+        del model
+        release_freed_memory()
         if out is None:
             out = np.zeros((x.shape[0], scores.shape[1]), dtype=np.float32)
         out[test] = scores
-        known = set(ys[train].tolist())
+        known = set(ys[folds != fold].tolist())
         seen[test] = [label in known for label in ys[test].tolist()]
-        progress(done / len(parts))
+        progress(done / len(held_out))
     assert out is not None
     return out, seen
 

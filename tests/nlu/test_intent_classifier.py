@@ -15,7 +15,7 @@ from plaza.nlu.features import (
     MessageVectorizer,
     hash_key,
 )
-from plaza.nlu.intent_classifier import softmax, train_linear
+from plaza.nlu.intent_classifier import class_groups, softmax, train_linear
 from plaza.nlu.tokenizer import tokenize
 
 
@@ -72,6 +72,47 @@ def test_train_linear_multiclass_and_binary(loss: str) -> None:
     )
     s = binary.scores(np.array([0]), np.array([1.0], dtype=np.float32))
     assert s[0] > s[1]
+
+
+def test_class_groups_split_only_large_weight_matrices() -> None:
+    assert class_groups(77, 72_651) == [range(77)]  # Banking77: 44 MB of float64 weights, one call
+    groups = class_groups(151, 90_000)  # CLINC150-sized: 104 MB
+    assert len(groups) > 1
+    assert [i for g in groups for i in g] == list(range(151))
+    assert all(len(g) >= 2 for g in groups)
+    assert all(8 * 90_000 * len(g) <= 16 * 2**20 for g in groups[:-1])
+    # A lone last class would make a binary problem: it joins the previous group.
+    assert [len(g) for g in class_groups(5, 4 * 2**20)] == [2, 3]
+
+
+def test_grouped_one_vs_rest_gives_the_single_fits_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    import plaza.nlu.intent_classifier as ic
+
+    rng = np.random.default_rng(0)
+    n_classes, per_class, n_features = 7, 30, 40
+    centres = rng.normal(size=(n_classes, n_features))
+    rows = np.vstack(
+        [centres[k] + rng.normal(scale=1.5, size=(per_class, n_features)) for k in range(n_classes)]
+    )
+    x = csr_matrix(np.maximum(rows, 0.0))
+    labels = [f"intent{k}" for k in range(n_classes)]
+    y = [labels[k] for k in range(n_classes) for _ in range(per_class)]
+    whole = train_linear(x, y, labels, loss="svm", c=1.0, class_weight=None, seed=0)
+    monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(ic, "GROUP_BYTES", 8 * n_features * 3)  # groups of 3, 4 (no group of one)
+    assert [len(g) for g in class_groups(n_classes, n_features)] == [3, 4]
+    grouped = train_linear(x, y, labels, loss="svm", c=1.0, class_weight=None, seed=0)
+    assert grouped.labels == whole.labels
+    np.testing.assert_allclose(grouped.weights, whole.weights, atol=1e-3)
+    np.testing.assert_allclose(grouped.bias, whole.bias, atol=1e-3)
+    dense = x.toarray().astype(np.float32)
+    assert np.array_equal((dense @ grouped.weights).argmax(1), (dense @ whole.weights).argmax(1))
+    # A calibration fold may hold no example of a whole group: those classes keep the floor bias.
+    absent = train_linear(
+        x[: 3 * per_class], y[: 3 * per_class], labels, loss="svm", c=1.0, class_weight=None, seed=0
+    )
+    assert np.all(absent.bias[3:] == -1e3)
+    assert np.all(absent.weights[:, 3:] == 0)
 
 
 def test_softmax_and_temperature() -> None:

@@ -1,0 +1,71 @@
+"""Training time and memory with many intents and `out_of_scope` examples (a CLINC150-sized problem).
+
+The intent classifier's weights are classes × features, and data with `out_of_scope` examples
+is calibrated on every fold (four fits instead of two), so a set like CLINC150 (150 intents,
+15,000 messages, out-of-scope examples) is the memory-heavy case.  No such set is in
+`../shared/data`, so this builds one of the same size from training files only: Banking77's
+10,003 training messages with each intent split in two by position (154 intents; the split is
+arbitrary, so accuracy means nothing here, only time and memory) plus 150 SNIPS training
+messages labelled `out_of_scope`.  Each configuration trains in a fresh process, so its peak
+resident memory is its own.
+
+    python bench/nlu/many_intents.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATA = Path("/work/shared/data/nlu")
+
+CHILD = """
+import json, resource, sys, time
+import plaza.nlu.intent_classifier as ic
+from plaza.nlu.model import IntentEntityModel, PipelineConfig
+from plaza.nlu.types import Example, TrainingData
+rows = [json.loads(line) for line in sys.stdin]
+if sys.argv[1] == "one-call":
+    ic.SPLIT_ABOVE_BYTES = 1 << 62
+data = TrainingData(examples=[Example(r["text"], r["intent"]) for r in rows])
+start = time.perf_counter()
+IntentEntityModel.train(data, PipelineConfig())
+print(json.dumps({"train_seconds": round(time.perf_counter() - start, 2),
+                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+"""
+
+
+def dataset() -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    with (DATA / "banking77" / "train.jsonl").open(encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            row = json.loads(line)
+            rows.append({"text": row["text"], "intent": f"{row['intent']}_{i % 2}"})
+    with (DATA / "snips" / "train.jsonl").open(encoding="utf-8") as fh:
+        for _, line in zip(range(150), fh, strict=False):
+            rows.append({"text": json.loads(line)["text"], "intent": "out_of_scope"})
+    return rows
+
+
+def main() -> None:
+    rows = dataset()
+    n_intents = len({r["intent"] for r in rows})
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()},"
+        f" {os.cpu_count()} cores, {len(rows)} messages, {n_intents} labels"
+    )
+    payload = "".join(json.dumps(r) + "\n" for r in rows)
+    for mode in ("default", "one-call"):
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, mode], input=payload, capture_output=True, text=True, check=True
+        )
+        print(json.dumps({"run": mode, **json.loads(out.stdout.strip().splitlines()[-1])}))
+
+
+if __name__ == "__main__":
+    main()
