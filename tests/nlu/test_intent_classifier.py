@@ -81,7 +81,7 @@ def test_class_groups_split_only_large_weight_matrices() -> None:
     assert [i for g in groups for i in g] == list(range(151))
     assert all(len(g) >= 2 for g in groups)
     assert all(8 * 90_000 * len(g) <= 16 * 2**20 for g in groups[:-1])
-    # A lone last class would make a binary problem: it joins the previous group.
+    # Groups are even and never of one class.
     assert [len(g) for g in class_groups(5, 4 * 2**20)] == [2, 3]
 
 
@@ -99,14 +99,26 @@ def test_grouped_one_vs_rest_gives_the_single_fits_weights(monkeypatch: pytest.M
     y = [labels[k] for k in range(n_classes) for _ in range(per_class)]
     whole = train_linear(x, y, labels, loss="svm", c=1.0, class_weight=None, seed=0)
     monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)
-    monkeypatch.setattr(ic, "GROUP_BYTES", 8 * n_features * 3)  # groups of 3, 4 (no group of one)
-    assert [len(g) for g in class_groups(n_classes, n_features)] == [3, 4]
+    monkeypatch.setattr(ic, "GROUP_BYTES", 8 * n_features * 3)  # at most 3 classes' weights a group
+    assert [len(g) for g in class_groups(n_classes, n_features)] == [2, 3, 2]
     grouped = train_linear(x, y, labels, loss="svm", c=1.0, class_weight=None, seed=0)
     assert grouped.labels == whole.labels
     np.testing.assert_allclose(grouped.weights, whole.weights, atol=1e-3)
     np.testing.assert_allclose(grouped.bias, whole.bias, atol=1e-3)
     dense = x.toarray().astype(np.float32)
     assert np.array_equal((dense @ grouped.weights).argmax(1), (dense @ whole.weights).argmax(1))
+    # A group with one class present (and the rest) is a binary problem: same weights again.
+    keep = [i for i, label in enumerate(y) if label != "intent1"]
+    monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 1 << 62)
+    whole_part = train_linear(
+        x[keep], [y[i] for i in keep], labels, loss="svm", c=1.0, class_weight=None, seed=0
+    )
+    monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)
+    grouped_part = train_linear(
+        x[keep], [y[i] for i in keep], labels, loss="svm", c=1.0, class_weight=None, seed=0
+    )
+    np.testing.assert_allclose(grouped_part.weights, whole_part.weights, atol=1e-3)
+    np.testing.assert_allclose(grouped_part.bias, whole_part.bias, atol=1e-3)
     # A calibration fold may hold no example of a whole group: those classes keep the floor bias.
     absent = train_linear(
         x[: 3 * per_class], y[: 3 * per_class], labels, loss="svm", c=1.0, class_weight=None, seed=0
