@@ -62,6 +62,7 @@ def train_linear(
     c: float,
     class_weight: str | None,
     seed: int,
+    tol: float = 1e-4,
 ) -> LinearModel:
     """Fit a one-vs-rest linear SVM (`loss="svm"`) or a multinomial logistic regression (`"logreg"`).
 
@@ -76,10 +77,11 @@ def train_linear(
     if loss == "svm":
         from sklearn.svm import LinearSVC  # noqa: PLC0415 - training only (sklearn costs ~0.6 s to import)
 
-        clf: Any = LinearSVC(C=c, class_weight=class_weight, random_state=seed, max_iter=5000)
+        clf: Any = LinearSVC(C=c, class_weight=class_weight, random_state=seed, max_iter=5000, tol=tol)
         groups = class_groups(len(labels), n_features) if class_weight is None else [range(len(labels))]
         if len(groups) > 1:  # one group at a time, so only one group's weights are held
-            return assemble(labels, n_features, [fit_class_group(x, yi, g, c=c, seed=seed) for g in groups])
+            fits = [fit_class_group(x, yi, g, c=c, seed=seed, tol=tol) for g in groups]
+            return assemble(labels, n_features, fits)
     elif loss == "logreg":
         from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - training only
 
@@ -141,7 +143,9 @@ class GroupWeights:
     bias: F32Array
 
 
-def fit_class_group(x: Any, yi: I64Array, classes: range, *, c: float, seed: int) -> GroupWeights | None:
+def fit_class_group(
+    x: Any, yi: I64Array, classes: range, *, c: float, seed: int, tol: float = 1e-4
+) -> GroupWeights | None:
     """One-vs-rest linear SVMs for `classes` only, in one liblinear call.
 
     The group's classes keep their labels and every other example is one "rest" label;
@@ -157,7 +161,7 @@ def fit_class_group(x: Any, yi: I64Array, classes: range, *, c: float, seed: int
         return None
     rest = len(classes)
     local = np.where(inside, yi - classes.start, rest)
-    clf = LinearSVC(C=c, random_state=seed, max_iter=5000)
+    clf = LinearSVC(C=c, random_state=seed, max_iter=5000, tol=tol)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(x, local)

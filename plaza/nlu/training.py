@@ -94,6 +94,7 @@ def train_model(
             c=config.intent_c,
             class_weight=config.class_weight,
             seed=config.seed,
+            tol=config.intent_tol,
         )
 
     temperature, threshold = 1.0, 0.0 if config.oos_threshold is None else config.oos_threshold
