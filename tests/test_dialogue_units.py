@@ -15,7 +15,7 @@ from plaza.dialogue.events import (
 )
 from plaza.dialogue.payload import make_payload, parse_payload
 from plaza.dialogue.slots import extract_slot_events
-from plaza.dialogue.state import BotState, ConversationState
+from plaza.dialogue.state import MAX_OFFERED, BotState, ConversationState
 from plaza.domain import BotDomain, ResponseBook, fill
 from plaza.errors import ActionError, BadInput, ConfigError
 from plaza.messages import Button, Capability, Card, Reply, degrade
@@ -98,15 +98,28 @@ def test_state_folds_events_per_bot_and_survives_json() -> None:
     assert again.language == "fr"
 
 
-def test_state_keeps_the_buttons_of_the_latest_bot_message() -> None:
+def test_state_keeps_the_buttons_the_bot_offered_since_the_user_spoke() -> None:
     state = ConversationState(conversation_id=1, user_id=2, sender_id="2", language="en")
     choice = Reply(text="Which?", buttons=(Button("Change", "/change"), Button("New search", "/search")))
     state.apply(BotUttered(choice.text, choice.to_dict(), "restaurant"), "restaurant")
     assert [b["title"] for b in state.offered] == ["Change", "New search"]
     again = ConversationState.from_json(state.to_json(), version=1)
     assert again.offered == state.offered
+    # Later messages of the same turn add theirs: times, then cards, still offer the times.
+    cards = Reply(cards=(Card("Forno", buttons=(Button("Book", "/book"),)),))
+    state.apply(BotUttered(None, cards.to_dict(), "restaurant"), "restaurant")
+    more = Reply(text="Or:", buttons=(Button("My bookings", "/my_bookings"),))
+    state.apply(BotUttered(more.text, more.to_dict(), "restaurant"), "restaurant")
+    assert [b["title"] for b in state.offered] == ["Change", "New search", "My bookings"]
+    state.apply(UserUttered("hi", {"intent": {"name": "greet"}}), "restaurant")
+    assert state.offered == []  # the user spoke: what was offered before is answered
     state.apply(BotUttered("Done.", Reply(text="Done.").to_dict(), "restaurant"), "restaurant")
     assert state.offered == []  # a message without buttons offers nothing
+    for k in range(10):
+        offer = Reply(text="More?", buttons=(Button(f"a{k}", "/a"), Button(f"b{k}", "/b")))
+        state.apply(BotUttered(offer.text, offer.to_dict(), "restaurant"), "restaurant")
+    assert len(state.offered) == MAX_OFFERED  # messages sent without a reply do not pile up
+    assert state.offered[-1]["title"] == "b9"
 
 
 DOMAIN = BotDomain.model_validate(

@@ -34,6 +34,8 @@ The full log is in the events table; in the snapshot a user event keeps its text
 but not the whole parse, and `latest_message` is not persisted (each turn sets it anew), so the
 JSON written every turn stays small.
 """
+MAX_OFFERED = 12
+"""At most this many offered buttons are kept (messages sent without a user message in between add up)."""
 
 
 def _slim(wire: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +79,8 @@ class ConversationState:
     paused: bool = False
     recent_events: list[dict[str, Any]] = field(default_factory=list)
     offered: list[dict[str, Any]] = field(default_factory=list)
-    """The buttons of the bot's latest message: a bare "yes" to a choice re-offers it."""
+    """The buttons of the bot's messages since the user's last message (cards' own buttons aside):
+    a bare "yes" to a choice re-offers them, and typing one's title presses it."""
     turns: int = 0
     version: int = 0
 
@@ -109,6 +112,7 @@ class ConversationState:
             case UserUttered(parse_data=parse_data):
                 self.latest_message = dict(parse_data)
                 self.turns += 1
+                self.offered = []
             case ActionExecuted(action_name=name):
                 self.latest_action = name
                 if self.followup_action == name:
@@ -122,8 +126,9 @@ class ConversationState:
             case BotEngaged(bot=engaged):
                 self.bot = engaged
             case BotUttered(data=data):
-                buttons = data.get("buttons")
-                self.offered = list(buttons) if buttons else []
+                # All the buttons of the bot's messages since the user's last one: "no opening then,
+                # nearest free tables: [7:30] [8:00]" followed by cards still offers 7:30 and 8:00.
+                self.offered = [*self.offered, *(data.get("buttons") or ())][-MAX_OFFERED:]
         self.recent_events.append(_slim(event.to_dict() if wire is None else wire))
         if len(self.recent_events) > RECENT_EVENTS:
             del self.recent_events[: len(self.recent_events) - RECENT_EVENTS]
