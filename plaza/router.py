@@ -18,9 +18,10 @@ from typing import Any
 
 from plaza.bots import BotRuntime, runtime_of
 from plaza.dialogue.payload import parse_payload
-from plaza.dialogue.state import ConversationState
+from plaza.dialogue.state import REOFFER, ConversationState
 from plaza.errors import UnknownPayload
 from plaza.messages import Inbound
+from plaza.nlu import builtin
 from plaza.nlu.lookup import normalise
 from plaza.nlu.service import NLUService
 from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, Entity, IntentScore, ParseResult
@@ -31,6 +32,8 @@ FIRST_MESSAGE_LANGUAGE_CONFIDENCE = 0.3
 """A conversation's first message sets its language on weaker evidence ("bonjour" alone)."""
 MAX_TITLE_CHARS = 64
 """Longer messages are never a button's title: they are not compared at all."""
+MAX_PICK_WORDS = 6
+""""La deuxième, s'il vous plaît" picks an offered button; a longer message is about something else."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,10 @@ class Router:
     def understand(self, inbound: Inbound, state: ConversationState, now: datetime) -> Understanding:
         content = inbound.content
         if state.offered and not content.startswith("/"):
-            content = pressed_by_title(content, state.offered) or content
+            pressed = pressed_by_title(content, state.offered)
+            if pressed is None and state.latest_action == REOFFER:
+                pressed = pressed_by_ordinal(content, state.offered, state.language, now)
+            content = pressed or content
         payload = parse_payload(content) if content.startswith("/") else None
         if payload is not None:
             return self._from_payload(inbound, state, payload.bot, payload.intent, payload.entities)
@@ -158,6 +164,29 @@ class Router:
 def title_key(text: str) -> str:
     """A button title as people type it: case, accents, punctuation and spacing do not matter."""
     return " ".join("".join(c if c.isalnum() else " " for c in normalise(text)).split())
+
+
+def pressed_by_ordinal(
+    text: str, offered: Sequence[Mapping[str, Any]], language: str, now: datetime
+) -> str | None:
+    """The payload of the offered button that a short "the first one" / "la deuxième" points at.
+
+    Used right after "Which one?" (`REOFFER`), when the only things on offer are buttons; after
+    cards, an ordinal picks a card, and that is the bot's business (its search results).
+    """
+    if len(text.split()) > MAX_PICK_WORDS:
+        return None
+    found = builtin.extract(text, language, now, ("ordinal", "time"))
+    times = [(e.start, e.end) for e in found if e.entity == "time"]
+    # "le premier décembre" is a date, not the first button
+    ranks = [
+        e.value
+        for e in found
+        if e.entity == "ordinal" and not any(a <= e.start and e.end <= b for a, b in times)
+    ]
+    if len(ranks) != 1 or not isinstance(ranks[0], int) or not 1 <= ranks[0] <= len(offered):
+        return None
+    return str(offered[ranks[0] - 1]["payload"])
 
 
 def pressed_by_title(text: str, offered: Sequence[Mapping[str, Any]]) -> str | None:

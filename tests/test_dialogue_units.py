@@ -325,3 +325,19 @@ def test_a_typed_button_title_presses_that_button() -> None:
     twice = [{"title": "Book", "payload": "/a"}, {"title": "book", "payload": "/b"}]
     assert pressed_by_title("book", twice) is None  # two buttons of that title: no guess
     assert pressed_by_title("x" * 100, [{"title": "x" * 100, "payload": "/long"}]) is None
+
+
+def test_an_ordinal_after_which_one_presses_that_button() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from plaza.router import pressed_by_ordinal
+
+    now = datetime(2026, 11, 20, 15, tzinfo=timezone(timedelta(hours=1)))
+    offered = [{"title": "Mon 7:30 pm", "payload": "/a"}, {"title": "Mon 8:00 pm", "payload": "/b"}]
+    assert pressed_by_ordinal("la première", offered, "fr", now) == "/a"
+    assert pressed_by_ordinal("the second one", offered, "en", now) == "/b"
+    assert pressed_by_ordinal("la deuxième s'il vous plaît", offered, "fr", now) == "/b"
+    assert pressed_by_ordinal("the third one", offered, "en", now) is None  # only two on offer
+    assert pressed_by_ordinal("le premier décembre", offered, "fr", now) is None  # a date
+    assert pressed_by_ordinal("the first one but for 6 people on friday", offered, "en", now) is None
+    assert pressed_by_ordinal("yes", offered, "en", now) is None

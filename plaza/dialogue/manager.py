@@ -36,7 +36,7 @@ from plaza.dialogue.events import (
 )
 from plaza.dialogue.payload import make_payload
 from plaza.dialogue.slots import mapped_slot_values, slot_events
-from plaza.dialogue.state import REQUESTED_SLOT, BotState, ConversationState
+from plaza.dialogue.state import REOFFER, REQUESTED_SLOT, BotState, ConversationState
 from plaza.domain import localize
 from plaza.errors import ActionError, ConfigError
 from plaza.messages import Button, Card, Reply
@@ -354,7 +354,7 @@ class _Turn:
 
     def reoffer(self) -> None:
         """A bare yes to a choice: offer the same buttons again, asking to pick one."""
-        self.record(ActionExecuted("action_reoffer"))
+        self.record(ActionExecuted(REOFFER))
         buttons = [Button.from_action(b) for b in self.offered]
         self.say(self._with_buttons("utter_pick_one", buttons))
 

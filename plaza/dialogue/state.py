@@ -34,6 +34,8 @@ The full log is in the events table; in the snapshot a user event keeps its text
 but not the whole parse, and `latest_message` is not persisted (each turn sets it anew), so the
 JSON written every turn stays small.
 """
+REOFFER = "action_reoffer"
+"""The dialogue's "Which one?": the buttons offered again after a bare "yes" to a choice."""
 MAX_OFFERED = 12
 """At most this many offered buttons are kept (messages sent without a user message in between add up)."""
 
