@@ -162,6 +162,9 @@ ENGLISH = [
     ("8ish", SAME, t("2026-11-21 20:00"), "hour time ~ 12h"),
     ("8 tonight", SAME, t("2026-11-21 20:00"), "hour date time"),
     ("at 7 tonight", SAME, t("2026-11-21 19:00"), "hour date time"),
+    # the party size of "for 2 tonight" is not "2 tonight" (2 pm): the time is what follows
+    ("a table for 2 tonight at 9", "tonight at 9", t("2026-11-21 21:00"), "hour date time"),
+    ("a party of 4 tonight at 8", "tonight at 8", t("2026-11-21 20:00"), "hour date time"),
     ("eight this evening", SAME, t("2026-11-21 20:00"), "hour date time"),
     ("at 8pm on friday", SAME, t("2026-11-27 20:00"), "hour date time"),
     ("in 2 days at 8pm", SAME, t("2026-11-23 20:00"), "hour date time"),

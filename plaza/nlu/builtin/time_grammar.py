@@ -312,8 +312,9 @@ class Grammar:
             )
             self._add("ish", r"(?P<h>\d{1,2})(?P<ish>\s*-?ish)", self._at)
             self._add(
-                "podhour",
-                rf"(?P<h>\d{{1,2}}|{en_hour_words})(?:[:.](?P<m>[0-5]\d))?(?=\s+(?:tonight|tonite"
+                "podhour",  # "8 tonight", but not the party of "a table for 2 tonight"
+                rf"(?<!for )(?<!of )(?P<h>\d{{1,2}}|{en_hour_words})(?:[:.](?P<m>[0-5]\d))?"
+                r"(?=\s+(?:tonight|tonite"
                 r"|this\s+(?:evening|morning|afternoon)|in\s+the\s+(?:evening|morning|afternoon)|at\s+night"
                 r"|(?:tomorrow|today)\s+(?:morning|evening|afternoon|night)))",
                 self._at,
