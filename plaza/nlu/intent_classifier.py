@@ -74,14 +74,16 @@ def train_linear(
         return LinearModel(labels, np.zeros((n_features, 1), dtype=np.float32), np.zeros(1, dtype=np.float32))
     index = {lab: i for i, lab in enumerate(labels)}
     yi = np.array([index[v] for v in y], dtype=np.int64)
+    if loss == "svm" and class_weight is None:
+        groups = class_groups(len(labels), n_features)
+        if len(groups) > 1:  # one group at a time, so only one group's weights are held
+            return assemble(
+                labels, n_features, [fit_class_group(x, yi, g, c=c, seed=seed, tol=tol) for g in groups]
+            )
     if loss == "svm":
         from sklearn.svm import LinearSVC  # noqa: PLC0415 - training only (sklearn costs ~0.6 s to import)
 
         clf: Any = LinearSVC(C=c, class_weight=class_weight, random_state=seed, max_iter=5000, tol=tol)
-        groups = class_groups(len(labels), n_features) if class_weight is None else [range(len(labels))]
-        if len(groups) > 1:  # one group at a time, so only one group's weights are held
-            fits = [fit_class_group(x, yi, g, c=c, seed=seed, tol=tol) for g in groups]
-            return assemble(labels, n_features, fits)
     elif loss == "logreg":
         from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - training only
 

@@ -10,7 +10,7 @@ from plaza.errors import ConfigError
 from plaza.nlu.entity_tagger import CrfSettings
 from plaza.nlu.features import KeyExtractor
 
-__all__ = ["MODEL_VERSION", "SENTENCE_ENCODERS", "ModelError", "PipelineConfig"]
+__all__ = ["MODEL_VERSION", "SENTENCE_ENCODERS", "ModelError", "PipelineConfig", "check_sentence_encoder"]
 
 MODEL_VERSION = "plaza-nlu-4"
 """Bumped whenever training or parsing changes behaviour: part of the fingerprint and the saved format."""
@@ -25,6 +25,14 @@ class ModelError(ConfigError, ValueError):
 
     A `ConfigError`, so the CLI prints it as one line (`plaza: …`, exit 2), not a traceback.
     """
+
+
+def check_sentence_encoder(name: str) -> None:
+    """Raise `ModelError` unless `name` is one of `SENTENCE_ENCODERS`."""
+    if name not in SENTENCE_ENCODERS:
+        raise ModelError(
+            f"unknown sentence_encoder {name!r} (expected one of: {', '.join(SENTENCE_ENCODERS)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -86,11 +94,8 @@ class PipelineConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.sentence_encoder is not None and self.sentence_encoder not in SENTENCE_ENCODERS:
-            raise ModelError(
-                f"unknown sentence_encoder {self.sentence_encoder!r}"
-                f" (expected one of: {', '.join(SENTENCE_ENCODERS)})"
-            )
+        if self.sentence_encoder is not None:
+            check_sentence_encoder(self.sentence_encoder)
 
     def for_language(self, language: str) -> PipelineConfig:
         """The options for a model of `language`: a sentence encoder that was not trained on it is dropped.

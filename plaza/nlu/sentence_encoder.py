@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from plaza.nlu.pipeline_config import SENTENCE_ENCODERS, ModelError
+from plaza.nlu.pipeline_config import ModelError, check_sentence_encoder
 from plaza.nlu.wordpiece import WordPiece
 
 __all__ = [
@@ -92,10 +92,7 @@ def load_sentence_encoder(name: str) -> SentenceEncoder:
 
 def open_sentence_encoder(name: str) -> SentenceEncoder:
     """A new encoder of its own (training uses one and drops it, with its memory)."""
-    if name not in SENTENCE_ENCODERS:
-        raise ModelError(
-            f"unknown sentence_encoder {name!r} (expected one of: {', '.join(SENTENCE_ENCODERS)})"
-        )
+    check_sentence_encoder(name)
     return SentenceEncoder.open(model_dir())
 
 
