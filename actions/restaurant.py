@@ -35,6 +35,7 @@ from plaza.domain import localize
 from plaza.i18n import format_date, format_time, format_when, people, weekday_name
 from plaza.nlu.builtin.time_words import WEEKDAYS as WEEKDAY_NAMES
 from plaza.nlu.lookup import normalise
+from plaza.nlu.picks import picked_index
 from plaza.sdk import (
     Action,
     ActiveLoop,
@@ -158,37 +159,26 @@ def _when_of(entity: Mapping[str, Any], tz: Any) -> WhenSaid | None:
     )
 
 
-LAST_WORDS = re.compile(r"(?<![\w'])(?:last|derni[eè]re?)(?![\w'])", re.IGNORECASE)
-"""'The last one', 'la dernière': the built-in `ordinal` entity covers first to nth, not last."""
-MAX_PICK_WORDS = 6
-""""Je prends le deuxième, merci" points at a card; a longer message is about something else,
-unless the ordinal names what it picks ("the first one for 2 on Saturday at 1pm")."""
-PICK_NOUNS = re.compile(r"\s*(?:one|place|restaurant|option|adresse|resto)s?\b")
-"""What may follow an ordinal that picks a card ("the first one", "la deuxième adresse")."""
 SHOWS_RESULTS = frozenset({"action_search_restaurants", "action_ask_restaurant"})
 """The actions whose cards an ordinal in the next message points at (their order: `last_results`)."""
 
 
 def ordinal_pick(tracker: Tracker) -> str | None:
-    """The place among `last_results` that "the first one" / "la deuxième" points at, if any.
-
-    Reads the built-in `ordinal` entity. One that a date goes on from ("le premier décembre")
-    points at nothing; "the 3rd" alone is the third card even if it could be a date.
-    """
+    """The place among `last_results` that "the first one" / "la deuxième" points at, if any."""
     last = tracker.get_slot("last_results") or []
-    text = str(tracker.latest_message.get("text") or "")
     if not last or latest_entities(tracker, "restaurant"):
         return None
-    short = len(text.split()) <= MAX_PICK_WORDS
-    times = [(int(e.get("start") or 0), int(e.get("end") or 0)) for e in latest_entities(tracker, "time")]
-    for entity in latest_entities(tracker, "ordinal"):
-        start, end, rank = int(entity.get("start") or 0), int(entity.get("end") or 0), entity.get("value")
-        if not isinstance(rank, int) or any(a <= start and b > end for a, b in times):
-            continue
-        if not short and not PICK_NOUNS.match(normalise(text[end:])):
-            continue  # "first time here, what would you recommend...": not a pick
-        return str(last[rank - 1]) if 1 <= rank <= len(last) else None
-    return str(last[-1]) if short and LAST_WORDS.search(text) else None
+    text = str(tracker.latest_message.get("text") or "")
+    index = picked_index(
+        text,
+        [
+            (int(e.get("start") or 0), int(e.get("end") or 0), e.get("value"))
+            for e in latest_entities(tracker, "ordinal")
+        ],
+        [(int(e.get("start") or 0), int(e.get("end") or 0)) for e in latest_entities(tracker, "time")],
+        len(last),
+    )
+    return None if index is None else str(last[index])
 
 
 WEEKDAYS: dict[str, int] = {name: day for names in WEEKDAY_NAMES.values() for name, day in names.items()}

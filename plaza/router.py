@@ -23,6 +23,7 @@ from plaza.errors import UnknownPayload
 from plaza.messages import Inbound
 from plaza.nlu import builtin
 from plaza.nlu.lookup import normalise
+from plaza.nlu.picks import picked_index
 from plaza.nlu.service import NLUService
 from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, Entity, IntentScore, ParseResult
 
@@ -32,8 +33,6 @@ FIRST_MESSAGE_LANGUAGE_CONFIDENCE = 0.3
 """A conversation's first message sets its language on weaker evidence ("bonjour" alone)."""
 MAX_TITLE_CHARS = 64
 """Longer messages are never a button's title: they are not compared at all."""
-MAX_PICK_WORDS = 6
-""""La deuxième, s'il vous plaît" picks an offered button; a longer message is about something else."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,24 +168,21 @@ def title_key(text: str) -> str:
 def pressed_by_ordinal(
     text: str, offered: Sequence[Mapping[str, Any]], language: str, now: datetime
 ) -> str | None:
-    """The payload of the offered button that a short "the first one" / "la deuxième" points at.
+    """The payload of the offered button that "the first one" / "la deuxième" points at.
 
     Used right after "Which one?" (`REOFFER`), when the only things on offer are buttons; after
-    cards, an ordinal picks a card, and that is the bot's business (its search results).
+    cards, an ordinal picks a card, and that is the bot's business (its search results).  The
+    rule is the cards' own (`picks.picked_index`).
     """
-    if len(text.split()) > MAX_PICK_WORDS:
-        return None
     found = builtin.extract(text, language, now, ("ordinal", "time"))
-    times = [(e.start, e.end) for e in found if e.entity == "time"]
-    # "le premier décembre" is a date, not the first button
-    ranks = [
-        e.value
-        for e in found
-        if e.entity == "ordinal" and not any(a <= e.start and e.end <= b for a, b in times)
-    ]
-    if len(ranks) != 1 or not isinstance(ranks[0], int) or not 1 <= ranks[0] <= len(offered):
-        return None
-    return str(offered[ranks[0] - 1]["payload"])
+    index = picked_index(
+        text,
+        [(e.start, e.end, e.value) for e in found if e.entity == "ordinal"],
+        [(e.start, e.end) for e in found if e.entity == "time"],
+        len(offered),
+        long_picks=False,
+    )
+    return None if index is None else str(offered[index]["payload"])
 
 
 def pressed_by_title(text: str, offered: Sequence[Mapping[str, Any]]) -> str | None:

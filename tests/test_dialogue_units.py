@@ -341,3 +341,5 @@ def test_an_ordinal_after_which_one_presses_that_button() -> None:
     assert pressed_by_ordinal("le premier décembre", offered, "fr", now) is None  # a date
     assert pressed_by_ordinal("the first one but for 6 people on friday", offered, "en", now) is None
     assert pressed_by_ordinal("yes", offered, "en", now) is None
+    # the cards' own rule (`picks.picked_index`): "the last one" too
+    assert pressed_by_ordinal("la dernière", offered, "fr", now) == "/b"
