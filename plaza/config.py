@@ -6,6 +6,7 @@ Secrets and deployment choices come from the environment, never from committed f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +15,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from plaza.errors import ConfigError
+
+BOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+RESERVED_BOT_NAMES = frozenset({"concierge", "out_of_scope"})
 
 
 class _Strict(BaseModel):
@@ -28,6 +32,9 @@ class NLUSettings(_Strict):
     language_confidence: float = 0.8
     """A message switches the conversation's language only when detected at least this surely."""
     model_dir: str = ".plaza/models"
+    router_shard_bots: int = Field(32, ge=1)
+    """Past this many bots (the concierge counts as one), the router is split into shards of about
+    this many bots each, so changing a bot retrains only its shard (docs/nlu.md)."""
 
 
 class StorageSettings(_Strict):
@@ -58,6 +65,24 @@ class AppConfig(_Strict):
     def _languages(cls, v: list[str]) -> list[str]:
         if not v:
             raise ValueError("at least one language")
+        return v
+
+    @field_validator("bots")
+    @classmethod
+    def _bot_names(cls, v: list[str]) -> list[str]:
+        """A bot's name is a folder name and the router's label for it.
+
+        So the NLU's own labels (`_router`, `_elsewhere`, `out_of_scope`) and the concierge's
+        cannot be taken.
+        """
+        for name in v:
+            if not BOT_NAME.fullmatch(name) or name in RESERVED_BOT_NAMES:
+                raise ValueError(
+                    f"bot name {name!r}: use letters, digits, '-' and '_', not starting with '_'"
+                    f" (and not one of {', '.join(sorted(RESERVED_BOT_NAMES))})"
+                )
+        if len(set(v)) != len(v):
+            raise ValueError("a bot is listed twice")
         return v
 
 
