@@ -141,6 +141,7 @@ class Plaza:
             config.default_language,
             PipelineConfig.from_dict(config.nlu.pipeline),
             app_dir / config.nlu.model_dir,
+            shard_bots=config.nlu.router_shard_bots,
             progress=progress,
             train=train,
         )

@@ -30,12 +30,18 @@ BOTS = {
 THINGS = {
     "florist": ["roses", "tulips", "lilies", "peonies", "sunflowers", "orchids"],
     "cinema": ["Dune", "the new Bond film", "Amelie", "Inception", "the matinee", "Barbie"],
+    "bakery": ["croissants", "a baguette", "sourdough", "eclairs", "a birthday cake", "brioche"],
 }
+WITH_BAKERY = {
+    **BOTS,
+    "bakery": ["can I pre-order {x}", "do you still have {x}", "{x} for tomorrow morning", "how much is {x}"],
+}
+"""Three bots: past a limit of one bot per shard, the bakery has a router shard of its own."""
 
 
-def make_app(root: Path) -> None:
+def make_app(root: Path, bots: dict[str, list[str]] = BOTS) -> None:
     (root / "intents").mkdir(parents=True)
-    for bot, templates in BOTS.items():
+    for bot, templates in bots.items():
         (root / "bots" / bot).mkdir(parents=True)
         (root / "bots" / bot / "bot.yml").write_text(
             f"name: {bot}\ntitle: {{en: {bot}}}\nintents:\n  order: {{en: Order}}\n", encoding="utf-8"
@@ -54,8 +60,8 @@ def make_app(root: Path) -> None:
     )
 
 
-def domains(root: Path) -> dict:
-    return {bot: load_bot_domain(root / "bots" / bot / "bot.yml") for bot in BOTS}
+def domains(root: Path, bots: dict[str, list[str]] = BOTS) -> dict:
+    return {bot: load_bot_domain(root / "bots" / bot / "bot.yml") for bot in bots}
 
 
 def test_changing_one_bot_retrains_only_that_bot_and_the_router(tmp_path: Path) -> None:
@@ -102,3 +108,43 @@ def test_an_english_sentence_encoder_is_left_out_of_other_languages_models(tmp_p
     assert {j.directory == plain[j.name, j.language] for j in jobs if j.language == "en"} == {False}
     assert with_encoder.for_language("fr").sentence_encoder is None
     assert with_encoder.for_language("en") is with_encoder
+
+
+def test_past_the_shard_limit_changing_one_bot_retrains_only_its_router_shard(tmp_path: Path) -> None:
+    make_app(tmp_path, WITH_BAKERY)
+    models = tmp_path / ".plaza" / "models"
+    first = plan(tmp_path, domains(tmp_path, WITH_BAKERY), ["en"], CONFIG, models, shard_bots=1)
+    shards = sorted(j.name for j in first if j.name.startswith("_router"))
+    assert shards == ["_router-1-of-4", "_router-2-of-4"]  # by the names' hashes
+    for job in first:
+        train_job(job, CONFIG)
+
+    florist = tmp_path / "intents" / "florist.en.yml"
+    florist.write_text(
+        florist.read_text(encoding="utf-8") + "    - a dozen red roses please\n", encoding="utf-8"
+    )
+    stale = [
+        j
+        for j in plan(tmp_path, domains(tmp_path, WITH_BAKERY), ["en"], CONFIG, models, shard_bots=1)
+        if not j.cached
+    ]
+    assert len(stale) == 2
+    assert stale[0].name == "florist"
+    assert stale[1].name == "_router-1-of-4"  # the florist's shard; the bakery's is up to date
+
+
+def test_a_sharded_router_sends_each_message_to_its_bot(tmp_path: Path) -> None:
+    make_app(tmp_path, WITH_BAKERY)
+    models = tmp_path / ".plaza" / "models"
+    nlu, jobs = load_nlu(tmp_path, domains(tmp_path, WITH_BAKERY), ["en"], "en", CONFIG, models, shard_bots=1)
+    assert sum(j.name.startswith("_router-") for j in jobs) == 2
+    assert nlu.route("can I pre-order sourdough", "en")[0][0] == "bakery"
+    assert nlu.route("could you send some tulips to my mum", "en")[0][0] == "florist"
+    assert nlu.route("are there two tickets left for Dune", "en")[0][0] == "cinema"
+    assert nlu.route("hello there", "en")[0][0] == "concierge"
+    # loaded again from the cache, it answers the same
+    again, jobs = load_nlu(
+        tmp_path, domains(tmp_path, WITH_BAKERY), ["en"], "en", CONFIG, models, shard_bots=1, train=False
+    )
+    assert all(j.cached for j in jobs)
+    assert again.route("book seats for Inception", "en")[0][0] == "cinema"

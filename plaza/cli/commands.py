@@ -128,7 +128,8 @@ def train(args: argparse.Namespace) -> int:
     domains = {name: load_bot_domain(app_dir / "bots" / name / "bot.yml") for name in config.bots}
     pipeline = PipelineConfig.from_dict(config.nlu.pipeline)
     model_dir = app_dir / config.nlu.model_dir
-    jobs = plan(app_dir, domains, config.languages, pipeline, model_dir)
+    shard_bots = config.nlu.router_shard_bots
+    jobs = plan(app_dir, domains, config.languages, pipeline, model_dir, shard_bots=shard_bots)
     bar = ProgressBar()
     trained = 0
     started = time.perf_counter()

@@ -202,14 +202,33 @@ class IntentEntityModel:
         entities = self._entities(text, tokens, hints.token_marks, hints.regex_spans, top.name)
         return ModelOutput(ranking, entities, below)
 
+    @property
+    def reads_hints(self) -> bool:
+        """Whether regexes or known values add features: a router trained on bare messages has none."""
+        return bool(self.regexes) or (self.gazetteer is not None and len(self.gazetteer) > 0)
+
+    def embed(self, text: str) -> F32Array | None:
+        """The message's sentence embedding; None for a model without a sentence encoder."""
+        return None if self._encoder is None else self._encoder.encode_one(text)
+
+    def prior_scores(self, embedding: F32Array | None) -> F32Array:
+        """The scores before the sparse features: the bias, plus the embedding's when there is one."""
+        if self._encoder is None or embedding is None:
+            return self.classifier.bias
+        prior: F32Array = np.einsum("i,ij->j", embedding, self._dense_weights) + self._dense_bias
+        return prior
+
+    def intent_probabilities(self, text: str, tokens: Sequence[Token]) -> F32Array:
+        """The calibrated probability of each of `intents`, hints included."""
+        return self.probabilities(text, tokens, self._hints.compute(tokens, text).extras)
+
     def probabilities(self, text: str, tokens: Sequence[Token], extras: Sequence[str]) -> F32Array:
         cols, vals = self._vectorizer.vector(tokens, extras)
         if self._encoder is None:
             return softmax(self.classifier.scores(cols, vals), self.temperature)
         # einsum, not `@`: a product this size wakes OpenBLAS's threads, which then spin against
         # onnxruntime's for the same cores (Banking77: p50 2.3 ms instead of 1.7 ms)
-        embedding = self._encoder.encode_one(text)
-        scores = np.einsum("i,ij->j", embedding, self._dense_weights) + self._dense_bias
+        scores = self.prior_scores(self._encoder.encode_one(text))
         if cols.shape[0]:
             scores += np.einsum("i,ij->j", vals, self.classifier.weights[cols])
         return softmax(scores, self.temperature)

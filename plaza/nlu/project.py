@@ -1,9 +1,10 @@
 """Training an app's NLU: one model per bot and language, plus a router, cached by fingerprint.
 
 Training data per bot and language is `intents/<bot>.<lang>.yml` plus `intents/common.<lang>.yml`;
-the router learns which bot a message is for from all bots' examples (common ones are labelled
-"concierge"). A model is retrained only when the fingerprint of its data and configuration
-changes, so changing one bot retrains that bot and the router, nothing else.
+the router learns which bot a message is for from the bots' examples (common ones are labelled
+"concierge"); past `shard_bots` bots it is split into shards (`router_shards.py`). A model is
+retrained only when the fingerprint of its data and configuration changes, so changing one bot
+retrains that bot and its router shard, nothing else.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from plaza.nlu import builtin
 from plaza.nlu.language import LanguageDetector
 from plaza.nlu.lookup import LookupExtractor
 from plaza.nlu.model import IntentEntityModel, PipelineConfig, fingerprint
+from plaza.nlu.router_shards import DEFAULT_SHARD_BOTS, RouterModel, ShardedRouter, router_shards
 from plaza.nlu.service import BotModels, NLUService
 from plaza.nlu.training_data import TrainingDataError, load_yaml
-from plaza.nlu.types import CONCIERGE, ROUTER, Example, TrainingData
+from plaza.nlu.types import CONCIERGE, ROUTER, TrainingData
 
 Progress = Callable[[str, float], None]
 """progress(what, fraction) — `what` names the model being trained, fraction in [0, 1]."""
@@ -62,11 +64,11 @@ def own_data(app_dir: Path, bot: str, language: str) -> TrainingData:
     return _read_intents(path)
 
 
-def router_data(own: Mapping[str, TrainingData], common: TrainingData) -> TrainingData:
-    """Each bot's examples labelled with the bot's name; the common ones with the concierge's."""
-    examples = [Example(text=e.text, intent=bot) for bot, data in own.items() for e in data.examples]
-    examples.extend(Example(text=e.text, intent=CONCIERGE) for e in common.examples)
-    return TrainingData(examples=examples)
+def router_messages(own: Mapping[str, TrainingData], common: TrainingData) -> dict[str, list[str]]:
+    """What the router learns: each bot's messages under its name, the common ones the concierge's."""
+    messages = {bot: [e.text for e in data.examples] for bot, data in own.items()}
+    messages[CONCIERGE] = [e.text for e in common.examples]
+    return messages
 
 
 def _names(record: Mapping[str, Any], fields: Sequence[str]) -> list[str]:
@@ -119,21 +121,38 @@ def plan(
     languages: Sequence[str],
     config: PipelineConfig,
     model_dir: Path,
+    *,
+    shard_bots: int = DEFAULT_SHARD_BOTS,
 ) -> list[ModelJob]:
+    """The models the app needs, each with its cache directory.
+
+    One per bot and language, the concierge's, and the router's shards (one up to `shard_bots` bots).
+
+    A model's directory is named by the fingerprint of its own data: a router shard's "elsewhere"
+    sample of the other shards is left out of it, so a change elsewhere does not retrain it.
+    """
     jobs: list[ModelJob] = []
     for language in languages:
         # each file read once per language, though three kinds of model learn from it
         own = {bot: own_data(app_dir, bot, language) for bot in bots}
         common = common_data(app_dir, language)
-        sets = [(bot, data.merge(common)) for bot, data in own.items()]
-        sets.append((CONCIERGE, common))
-        sets.append((ROUTER, router_data(own, common)))
-        for name, data in sets:
+        sets = [(bot, data.merge(common), data.merge(common)) for bot, data in own.items()]
+        sets.append((CONCIERGE, common, common))
+        sets.extend(
+            (shard.name, shard.own, shard.training)
+            for shard in router_shards(router_messages(own, common), shard_bots)
+        )
+        for name, key, data in sets:
             if not data.examples:
                 continue
-            directory = model_dir / name / language / fingerprint(data, config.for_language(language))
+            directory = model_dir / name / language / fingerprint(key, config.for_language(language))
             jobs.append(ModelJob(name, language, data, directory, (directory / "DONE").exists()))
     return jobs
+
+
+def is_router(job: ModelJob) -> bool:
+    """Whether the job is the router or one of its shards (`_router-3-of-8`)."""
+    return job.name == ROUTER or job.name.startswith(ROUTER + "-")
 
 
 def train_job(job: ModelJob, config: PipelineConfig, progress: Progress | None = None) -> IntentEntityModel:
@@ -203,11 +222,12 @@ def load_nlu(
     config: PipelineConfig,
     model_dir: Path,
     *,
+    shard_bots: int = DEFAULT_SHARD_BOTS,
     progress: Progress | None = None,
     train: bool = True,
 ) -> tuple[NLUService, list[ModelJob]]:
     """Load every model, training those whose fingerprint is not cached yet."""
-    jobs = plan(app_dir, bots, languages, config, model_dir)
+    jobs = plan(app_dir, bots, languages, config, model_dir, shard_bots=shard_bots)
     missing = [job for job in jobs if not job.cached]
     if missing and not train:
         names = ", ".join(f"{j.name}/{j.language}" for j in missing)
@@ -229,7 +249,11 @@ def load_nlu(
             builtin_dims=frozenset(domain.entities) & dims if domain is not None else frozenset(),
             catalog={entity: frozenset(value for value, _ in entries) for entity, entries in catalog.items()},
         )
-    router = {lang: m for (n, lang), m in loaded.items() if n == ROUTER}
+    router: dict[str, RouterModel] = {}
+    for language in languages:
+        shards = [loaded[job.name, language] for job in jobs if job.language == language and is_router(job)]
+        if shards:
+            router[language] = shards[0] if len(shards) == 1 else ShardedRouter(shards)
     builtin.warm_up()  # compile the extractors' grammars now, not on the first user's message
     service = NLUService(
         detector=language_detector(app_dir, languages, model_dir),

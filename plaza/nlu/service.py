@@ -17,6 +17,7 @@ from plaza.nlu import builtin
 from plaza.nlu.language import LanguageDetector
 from plaza.nlu.lookup import LookupExtractor
 from plaza.nlu.model import IntentEntityModel, ModelOutput, PackedOutput
+from plaza.nlu.router_shards import RouterModel
 from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, ROUTER, Entity, ParseResult
 
 RANKING_SIZE = 10
@@ -74,7 +75,7 @@ class NLUService:
         self,
         *,
         detector: LanguageDetector | None,
-        router: Mapping[str, IntentEntityModel],
+        router: Mapping[str, RouterModel],
         bots: Mapping[str, BotModels],
         default_language: str,
         cache_size: int = 20_000,
@@ -87,7 +88,7 @@ class NLUService:
         self._cache_size = cache_size
 
     def _output(
-        self, name: str, model: IntentEntityModel, language: str, text: str, top: int | None = None
+        self, name: str, model: RouterModel, language: str, text: str, top: int | None = None
     ) -> ModelOutput:
         key = (name, language, text)
         packed = self._outputs.get(key)
