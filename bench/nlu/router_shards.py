@@ -12,6 +12,9 @@ retrains one shard); then one process loads every shard and routes test messages
 brand: accuracy (brand and intent right), parse p50 / p99 and the process's peak memory.
 
     python bench/nlu/router_shards.py [--part 1|2] [--shard-bots N]
+
+`PLAZA_BENCH_KEEP=DIR` keeps the trained shards in DIR (to profile the parse), instead of a
+temporary folder.
 """
 
 from __future__ import annotations
