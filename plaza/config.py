@@ -15,9 +15,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from plaza.errors import ConfigError
+from plaza.nlu.types import DEFAULT_SHARD_BOTS
 
 BOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-RESERVED_BOT_NAMES = frozenset({"concierge", "out_of_scope"})
+RESERVED_BOT_NAMES = frozenset({"common", "concierge", "out_of_scope"})
+"""Taken, in any case: the concierge, the shared intents file (`intents/common.<lang>.yml`) and the
+out-of-scope label."""
 
 
 class _Strict(BaseModel):
@@ -32,7 +35,7 @@ class NLUSettings(_Strict):
     language_confidence: float = 0.8
     """A message switches the conversation's language only when detected at least this surely."""
     model_dir: str = ".plaza/models"
-    router_shard_bots: int = Field(32, ge=1)
+    router_shard_bots: int = Field(DEFAULT_SHARD_BOTS, ge=1)
     """Past this many bots (the concierge counts as one), the router is split into shards of about
     this many bots each, so changing a bot retrains only its shard (docs/nlu.md)."""
 
@@ -76,12 +79,12 @@ class AppConfig(_Strict):
         cannot be taken.
         """
         for name in v:
-            if not BOT_NAME.fullmatch(name) or name in RESERVED_BOT_NAMES:
+            if not BOT_NAME.fullmatch(name) or name.lower() in RESERVED_BOT_NAMES:
                 raise ValueError(
                     f"bot name {name!r}: use letters, digits, '-' and '_', not starting with '_'"
                     f" (and not one of {', '.join(sorted(RESERVED_BOT_NAMES))})"
                 )
-        if len(set(v)) != len(v):
+        if len({name.lower() for name in v}) != len(v):  # one folder on a case-insensitive disk
             raise ValueError("a bot is listed twice")
         return v
 

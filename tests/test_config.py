@@ -31,8 +31,11 @@ def test_bot_names_and_the_shard_size_are_read(tmp_path: Path) -> None:
         ("[_router]", "bot name '_router'"),
         ("[concierge]", "bot name 'concierge'"),
         ("[out_of_scope]", "bot name 'out_of_scope'"),
+        ("[common]", "bot name 'common'"),
+        ("[Concierge]", "bot name 'Concierge'"),
         ("['../etc']", "bot name '../etc'"),
         ("[taxi, taxi]", "a bot is listed twice"),
+        ("[taxi, Taxi]", "a bot is listed twice"),
     ],
 )
 def test_a_bot_cannot_take_a_reserved_or_unsafe_name(tmp_path: Path, bots: str, message: str) -> None:
