@@ -1,13 +1,15 @@
 """Many bots side by side: each bot's model is cached by fingerprint; changing one bot retrains
-only that bot and the router, and the router sends each message to the right bot."""
+only that bot and the router (its shard, past the shard limit), and the router sends each
+message to the right bot."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from plaza.domain import load_bot_domain
-from plaza.nlu.model import PipelineConfig
-from plaza.nlu.project import load_nlu, plan, train_job
+from plaza.nlu.model import PipelineConfig, fingerprint
+from plaza.nlu.project import load_nlu, own_data, plan, prune, train_job
+from plaza.nlu.types import Example, TrainingData
 
 CONFIG = PipelineConfig.from_dict({"calibration_folds": 0})
 
@@ -39,6 +41,9 @@ WITH_BAKERY = {
 """Three bots: past a limit of one bot per shard, the bakery has a router shard of its own."""
 
 
+COMMON = ["hello", "hi there", "good morning", "hey", "hello again", "hi", "good evening", "hey you"]
+
+
 def make_app(root: Path, bots: dict[str, list[str]] = BOTS) -> None:
     (root / "intents").mkdir(parents=True)
     for bot, templates in bots.items():
@@ -51,10 +56,9 @@ def make_app(root: Path, bots: dict[str, list[str]] = BOTS) -> None:
             'version: "3.1"\nnlu:\n- intent: order\n  examples: |\n' + "\n".join(lines) + "\n",
             encoding="utf-8",
         )
-    common = ["hello", "hi there", "good morning", "hey", "hello again", "hi", "good evening", "hey you"]
     (root / "intents" / "common.en.yml").write_text(
         'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n'
-        + "\n".join(f"    - {c}" for c in common)
+        + "\n".join(f"    - {c}" for c in COMMON)
         + "\n",
         encoding="utf-8",
     )
@@ -148,3 +152,41 @@ def test_a_sharded_router_sends_each_message_to_its_bot(tmp_path: Path) -> None:
     )
     assert all(j.cached for j in jobs)
     assert again.route("book seats for Inception", "en")[0][0] == "cinema"
+
+
+def test_up_to_the_shard_limit_the_router_keeps_its_name_and_cache_key(tmp_path: Path) -> None:
+    """The router's data as it was before shards existed: each bot's messages, then the common ones."""
+    make_app(tmp_path)
+    examples = [Example(e.text, bot) for bot in BOTS for e in own_data(tmp_path, bot, "en").examples]
+    examples += [Example(g, "concierge") for g in COMMON]
+    (router,) = [
+        j for j in plan(tmp_path, domains(tmp_path), ["en"], CONFIG, tmp_path) if j.name == "_router"
+    ]
+    assert router.directory.name == fingerprint(TrainingData(examples=examples), CONFIG)
+
+
+def test_an_unsure_message_goes_to_the_best_bot_with_or_without_shards(tmp_path: Path) -> None:
+    """Unsure is not "no bot": the engaged bot or the best one answers, with its own fallback."""
+    make_app(tmp_path, WITH_BAKERY)
+    strict = PipelineConfig.from_dict({"calibration_folds": 0, "oos_threshold": 0.95})
+    models = tmp_path / ".plaza" / "models"
+    for shard_bots in (32, 1):
+        nlu, _ = load_nlu(
+            tmp_path, domains(tmp_path, WITH_BAKERY), ["en"], "en", strict, models, shard_bots=shard_bots
+        )
+        ranking = nlu.route("what is the weather on mars", "en")
+        assert ranking[0][0] != "concierge", shard_bots
+        assert ranking[0][1] < 0.95
+
+
+def test_prune_removes_the_shards_of_an_old_shard_count(tmp_path: Path) -> None:
+    make_app(tmp_path, WITH_BAKERY)
+    models = tmp_path / ".plaza" / "models"
+    load_nlu(tmp_path, domains(tmp_path, WITH_BAKERY), ["en"], "en", CONFIG, models, shard_bots=1)
+    assert (models / "_router-2-of-4").is_dir()
+    jobs = plan(tmp_path, domains(tmp_path, WITH_BAKERY), ["en"], CONFIG, models)
+    for job in jobs:
+        if not job.cached:
+            train_job(job, CONFIG)
+    prune(models, jobs)
+    assert sorted(p.name for p in models.iterdir()) == ["_router", "bakery", "cinema", "concierge", "florist"]

@@ -211,10 +211,13 @@ class IntentEntityModel:
         """The message's sentence embedding; None for a model without a sentence encoder."""
         return None if self._encoder is None else self._encoder.encode_one(text)
 
-    def prior_scores(self, embedding: F32Array | None) -> F32Array:
-        """The scores before the sparse features: the bias, plus the embedding's when there is one."""
-        if self._encoder is None or embedding is None:
-            return self.classifier.bias
+    def prior_scores(self, embedding: F32Array) -> F32Array:
+        """The scores of a model with a sentence encoder before its sparse features.
+
+        The embedding's block and the bias, in a new array.
+        """
+        if self._encoder is None:
+            raise ModelError("this model has no sentence encoder: its prior is its bias")
         prior: F32Array = np.einsum("i,ij->j", embedding, self._dense_weights) + self._dense_bias
         return prior
 

@@ -127,12 +127,14 @@ class PipelineConfig:
         return cls(**values)
 
     def key_extractor(self) -> KeyExtractor:
+        word_ngrams, char_min, char_max, pair_window = self.key_settings()
         return KeyExtractor(
-            word_ngrams=self.word_ngrams,
-            char_min=self.char_ngram_min,
-            char_max=self.char_ngram_max,
-            pair_window=self.pair_window,
+            word_ngrams=word_ngrams, char_min=char_min, char_max=char_max, pair_window=pair_window
         )
+
+    def key_settings(self) -> tuple[int, int, int, int]:
+        """What decides a message's feature keys: two models with the same settings share keys."""
+        return (self.word_ngrams, self.char_ngram_min, self.char_ngram_max, self.pair_window)
 
     def block_weights(self) -> tuple[float, float, float, float]:
         return (self.word_weight, self.char_weight, self.pair_weight, self.extra_weight)

@@ -24,10 +24,10 @@ from plaza.nlu import builtin
 from plaza.nlu.language import LanguageDetector
 from plaza.nlu.lookup import LookupExtractor
 from plaza.nlu.model import IntentEntityModel, PipelineConfig, fingerprint
-from plaza.nlu.router_shards import DEFAULT_SHARD_BOTS, RouterModel, ShardedRouter, router_shards
-from plaza.nlu.service import BotModels, NLUService
+from plaza.nlu.router_shards import ShardedRouter, router_shards
+from plaza.nlu.service import BotModels, NLUService, RouterModel
 from plaza.nlu.training_data import TrainingDataError, load_yaml
-from plaza.nlu.types import CONCIERGE, ROUTER, TrainingData
+from plaza.nlu.types import CONCIERGE, DEFAULT_SHARD_BOTS, ROUTER, TrainingData
 
 Progress = Callable[[str, float], None]
 """progress(what, fraction) — `what` names the model being trained, fraction in [0, 1]."""
@@ -136,16 +136,20 @@ def plan(
         # each file read once per language, though three kinds of model learn from it
         own = {bot: own_data(app_dir, bot, language) for bot in bots}
         common = common_data(app_dir, language)
-        sets = [(bot, data.merge(common), data.merge(common)) for bot, data in own.items()]
-        sets.append((CONCIERGE, common, common))
+        merged = {bot: data.merge(common) for bot, data in own.items()}
+        sets = [(bot, data, data, "") for bot, data in merged.items()]
+        sets.append((CONCIERGE, common, common, ""))
         sets.extend(
-            (shard.name, shard.own, shard.training)
+            (shard.name, shard.own, shard.training, shard.format)
             for shard in router_shards(router_messages(own, common), shard_bots)
         )
-        for name, key, data in sets:
+        for name, key, data, key_format in sets:
             if not data.examples:
                 continue
-            directory = model_dir / name / language / fingerprint(key, config.for_language(language))
+            digest = fingerprint(key, config.for_language(language))
+            if key_format:
+                digest = hashlib.sha256(f"{key_format}:{digest}".encode()).hexdigest()
+            directory = model_dir / name / language / digest
             jobs.append(ModelJob(name, language, data, directory, (directory / "DONE").exists()))
     return jobs
 
@@ -182,6 +186,10 @@ def prune(model_dir: Path, keep: Sequence[ModelJob]) -> None:
     for directory in model_dir.glob("*/*/*"):
         if directory.is_dir() and directory.resolve() not in wanted and not directory.name.startswith("."):
             shutil.rmtree(directory, ignore_errors=True)
+    # folders left empty: a removed bot's, or the shards of a router whose shard count changed
+    for folder in [*model_dir.glob("*/*"), *model_dir.glob("*")]:
+        if folder.is_dir() and not folder.name.startswith(".") and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def language_detector(

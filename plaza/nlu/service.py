@@ -1,9 +1,10 @@
 """The NLU as the engine uses it: detect the language, route to a bot, parse with that bot's model.
 
 Each bot has its own model per language (its intents plus the common ones), so adding or
-changing a bot retrains only that bot and the router. Entities come from three sources, merged
-here: the bot's trained tagger (and regexes), its catalog lookups (fuzzy), and the built-in
-extractors (dates and times, numbers, party sizes, money, phone, e-mail).
+changing a bot retrains only that bot and the router (or the router's shard the bot is in).
+Entities come from three sources, merged here: the bot's trained tagger (and regexes), its
+catalog lookups (fuzzy), and the built-in extractors (dates and times, numbers, party sizes,
+money, phone, e-mail).
 """
 
 from __future__ import annotations
@@ -12,18 +13,25 @@ from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from plaza.nlu import builtin
 from plaza.nlu.language import LanguageDetector
 from plaza.nlu.lookup import LookupExtractor
 from plaza.nlu.model import IntentEntityModel, ModelOutput, PackedOutput
-from plaza.nlu.router_shards import RouterModel
-from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, ROUTER, Entity, ParseResult
+from plaza.nlu.types import CONCIERGE, OUT_OF_SCOPE, RANKING_SIZE, ROUTER, Entity, ParseResult
 
-RANKING_SIZE = 10
-"""How many intents a parse ranks (Rasa's `intent_ranking` shows ten)."""
 _SOURCE_RANK = {"lookup": 0, "regex": 1}
 """For two overlapping entities of one type: the lower rank wins, then the longer span."""
+
+
+class RouterModel(Protocol):
+    """What the service asks of a router.
+
+    One model, or several shards answering as one (`router_shards.ShardedRouter`).
+    """
+
+    def parse(self, text: str) -> ModelOutput: ...
 
 
 @dataclass(frozen=True, slots=True)

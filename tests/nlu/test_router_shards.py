@@ -86,6 +86,14 @@ def test_each_bot_is_in_one_shard_which_also_learns_a_sample_of_the_others() -> 
         assert len(sample) >= min(ELSEWHERE_MIN, sum(len(messages[b]) for b in senders) - 1)
 
 
+def test_a_small_bots_unfilled_share_of_the_sample_falls_to_the_others() -> None:
+    others = {"big": [f"big message {i}" for i in range(2000)]}
+    others.update({f"tiny{i}": [f"tiny message {i}"] for i in range(99)})
+    sample = elsewhere_sample(others, set(), 500)
+    assert len(sample) == 500
+    assert sum(e.text.startswith("tiny") for e in sample) == 99
+
+
 def test_the_elsewhere_sample_does_not_depend_on_the_order_bots_are_listed() -> None:
     messages = bots(6, per_bot=30)
     forward = elsewhere_sample(messages, set(), 60)
@@ -113,7 +121,10 @@ def test_shards_answer_as_one_router() -> None:
             (s.confidence for s in out.intent_ranking), reverse=True
         )
         assert len(out.intent_ranking) == 10
-    assert router.parse("zzz qqq").intent.name == OUT_OF_SCOPE
+    unsure = router.parse("zzz qqq")
+    assert unsure.intent.name == OUT_OF_SCOPE
+    assert unsure.below_threshold  # unsure, as one router is: the best bots follow
+    assert unsure.scores[0].name.startswith("shop")
 
 
 def test_the_shared_index_gives_each_shards_own_probabilities() -> None:
@@ -166,7 +177,8 @@ def test_when_no_shard_claims_a_message_the_best_bot_needs_a_share_of_its_shards
     probs[0, bot] = 0.55 * threshold
     decided = router._decide(probs)
     assert decided.intent.name == OUT_OF_SCOPE
-    assert decided.intent_ranking[1].name == router.labels[0][bot]
+    assert decided.below_threshold
+    assert decided.scores[0].name == router.labels[0][bot]
     probs[1, oos[1]] = 0.0
     claimed = next(i for i, label in enumerate(router.labels[1]) if label != ELSEWHERE)
     probs[1, claimed] = 0.95
@@ -196,3 +208,18 @@ def test_banking77_intents_as_bots_route_about_as_well_sharded() -> None:
     sharded_right = sum(sharded.parse(t).intent.name == b for t, b in test) / len(test)
     assert one_right > 0.95
     assert sharded_right > one_right - 0.02
+
+
+def test_the_ranking_has_at_most_ranking_size_bots_and_ties_keep_shard_order() -> None:
+    shards = router_shards(bots(6, per_bot=10), shard_bots=2)
+    router = ShardedRouter([IntentEntityModel.train(s.training, FAST) for s in shards], ranking_size=3)
+    probs = np.where(router._is_bot, 0.1, 0.0).astype(np.float32)  # every bot tied
+    claimed = next(j for j, label in enumerate(router.labels[-1]) if label != ELSEWHERE)
+    probs[-1, claimed] = 0.99  # the last shard claims
+    out = router._decide(probs)
+    assert out.intent.name == router.labels[-1][claimed]
+    assert len(out.intent_ranking) == 3
+    tied = [label for labels in router.labels for label in labels if label != ELSEWHERE]
+    assert [s.name for s in out.intent_ranking[1:]] == tied[:2]
+    with pytest.raises(ValueError, match="ranking_size"):
+        ShardedRouter(router.shards, ranking_size=0)

@@ -272,3 +272,26 @@ def test_an_unwritable_cache_is_a_clear_error(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv(sentence_encoder.CACHE_DIR_ENV, str(blocker))
     with pytest.raises(ModelError, match=r"cannot build the sentence encoder in .*; set PLAZA_CACHE_DIR"):
         sentence_encoder.open_sentence_encoder("minilm")
+
+
+@needs_encoder
+def test_router_shards_with_the_encoder_give_each_shards_own_probabilities(encoder_cache: Path) -> None:
+    """The shared index adds the sparse scores to each shard's embedding prior."""
+    del encoder_cache
+    from plaza.nlu.router_shards import ShardedRouter, router_shards
+    from plaza.nlu.tokenizer import tokenize
+
+    data = restaurant_taxi_data(with_oos=False)
+    messages: dict[str, list[str]] = {}
+    for example in data.examples:
+        messages.setdefault(example.intent, []).append(example.text)
+    shards = router_shards(messages, shard_bots=2)
+    assert len(shards) > 1
+    router = ShardedRouter([IntentEntityModel.train(s.training, ENCODER) for s in shards])
+    assert router._index is not None
+    for text in ("i need a cab from the opera to bastille", "hello", ""):
+        tokens = tokenize(text)
+        probs = router._probabilities(text, tokens)
+        for k, shard in enumerate(router.shards):
+            own = shard.intent_probabilities(text, tokens)
+            np.testing.assert_allclose(probs[k, : len(own)], own, atol=1e-5)
