@@ -379,7 +379,10 @@ class SharedKeyIndex:
         self._model = np.repeat(np.arange(len(tfidfs), dtype=np.intp), sizes)[order]
         self._column = np.concatenate([np.arange(n, dtype=np.int32) for n in sizes])[order]
         self._idf = np.concatenate([t.idf for t in tfidfs])[order]
-        self._block = np.concatenate([t.blocks for t in tfidfs]).astype(np.intp)[order]
+        # the (model, block) pair each entry's value is normalised within
+        self._segment = (
+            self._model * N_BLOCKS + np.concatenate([t.blocks for t in tfidfs]).astype(np.intp)[order]
+        )
         self._block_weights = np.concatenate([t.block_weights for t in tfidfs])
         # plain views of memory-mapped weights: indexing a np.memmap costs 30 µs more a call
         self._weights = [np.asarray(w) for w in weights]
@@ -402,7 +405,7 @@ class SharedKeyIndex:
         entry = np.arange(total) + np.repeat(lo - (np.cumsum(hits) - hits), hits)
         model = self._model[entry]
         vals = self._idf[entry] * np.repeat(1.0 + np.log(counts, dtype=np.float32), hits)
-        vals = scale_blocks(vals, model * N_BLOCKS + self._block[entry], self._block_weights)
+        vals = scale_blocks(vals, self._segment[entry], self._block_weights)
         order = np.argsort(model, kind="stable")
         model, vals = model[order], vals[order]
         columns = self._column[entry[order]]

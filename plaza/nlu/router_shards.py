@@ -243,7 +243,10 @@ class ShardedRouter:
         claims = self._is_bot[rows, top] & (top_p >= self._thresholds)
         flat = np.where(self._is_bot, probs, -1.0).ravel()
         n = min(self.ranking_size, int(self._is_bot.sum()))
-        best = np.argsort(-flat, kind="stable")[:n]  # ties in shard and label order
+        # the n best, ties in shard and label order: every candidate at least the n-th best, sorted
+        nth = np.partition(flat, flat.shape[0] - n)[flat.shape[0] - n]
+        candidates = np.flatnonzero(flat >= nth)
+        best = candidates[np.argsort(-flat[candidates], kind="stable")][:n]
         width = probs.shape[1]
         ranking = [IntentScore(self.labels[i // width][i % width], float(flat[i])) for i in best]
         if claims.any():
