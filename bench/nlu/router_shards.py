@@ -68,18 +68,18 @@ def answer(text):
     return shards[0].parse(text).intent.name
 for text, _ in job["test"][:200]:  # warm the caches a long-running server would have warm
     answer(text)
-times, right, rejected = [], 0, 0
+times, right, unsure = [], 0, 0
 for text, bot in job["test"]:
     t0 = time.perf_counter()
     name = answer(text)
     times.append((time.perf_counter() - t0) * 1000)
     right += name == bot
-    rejected += name == OUT_OF_SCOPE
-to_concierge = sum(answer(text) == OUT_OF_SCOPE for text in job["oos"])
+    unsure += name == OUT_OF_SCOPE
+oos_unsure = sum(answer(text) == OUT_OF_SCOPE for text in job["oos"])
 times.sort()
 n = len(job["test"])
-print(json.dumps({"routing_accuracy": round(right / n, 4), "rejected": round(rejected / n, 4),
-                  "oos_to_concierge": round(to_concierge / max(1, len(job["oos"])), 4),
+print(json.dumps({"routing_accuracy": round(right / n, 4), "in_scope_unsure": round(unsure / n, 4),
+                  "oos_unsure": round(oos_unsure / max(1, len(job["oos"])), 4),
                   "parse_ms_p50": round(times[n // 2], 3), "parse_ms_p99": round(times[int(n * 0.99)], 3),
                   "load_seconds": round(load_seconds, 2),
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
