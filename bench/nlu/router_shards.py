@@ -2,8 +2,10 @@
 
 Part 1, accuracy: the 77 Banking77 training intents stand in for 77 bots (as in
 `router_scale.py`), routed by one router and by 2, 4 and 8 shards.  Reported on Banking77's test
-messages (routing accuracy, share rejected) and on SNIPS's test messages, which belong to none of
-these bots (share sent to the concierge).  Nothing here was tuned on either test set.
+messages (routing accuracy; the share the router answers `out_of_scope`, i.e. is unsure of) and
+on SNIPS's test messages, which belong to none of these bots (the share it is unsure of: an
+unsure router still offers its best bot, whose own model decides).  Nothing here was tuned on
+either test set.
 
 Part 2, scale: 1,001 bots, each a Banking77 intent offered by one of 13 invented brands and
 named in its messages ("... at Velmora"), 130,000 examples in all, in the default shards
