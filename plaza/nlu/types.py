@@ -20,9 +20,9 @@ ROUTER = "_router"
 """The model that picks a bot; named so that no bot can be called the same."""
 DEFAULT_SHARD_BOTS = 32
 """Bots per router shard, about (`config.yml`: `nlu.router_shard_bots`).  With 1,001 bots of 130
-examples, shards of 32 bots trained in 4.4 s (at most 6.4 s and 337 MB) and routed better than
-shards of 64 (86.6 against 85.8 %), which took 12–17 s and up to 600 MB each
-(`bench/nlu/router_shards.py`)."""
+examples (`bench/nlu/router_shards.py`, two runs of one version), shards of 32 bots trained in
+4.8 s (at most 7.7 s and 361 MB) and routed 86.9 % right; shards of 64 took 12.1 s (at most
+17.3 s and 593 MB, the limit) and routed 85.8 %."""
 RANKING_SIZE = 10
 """How many intents (or bots) a parse ranks (Rasa's `intent_ranking` shows ten)."""
 
