@@ -16,6 +16,7 @@ from plaza.nlu.router_shards import (
     ELSEWHERE_MIN,
     ShardedRouter,
     elsewhere_sample,
+    hash_order,
     router_shards,
     shard_count,
     shard_of,
@@ -94,12 +95,14 @@ def test_a_small_bots_unfilled_share_of_the_sample_falls_to_the_others() -> None
     assert sum(e.text.startswith("tiny") for e in sample) == 99
 
 
-def test_the_elsewhere_sample_does_not_depend_on_the_order_bots_are_listed() -> None:
-    messages = bots(6, per_bot=30)
+def test_the_elsewhere_sample_does_not_depend_on_the_order_bots_or_messages_are_listed() -> None:
+    messages = {bot: hash_order(texts) for bot, texts in bots(6, per_bot=30).items()}
     forward = elsewhere_sample(messages, set(), 60)
     backward = elsewhere_sample(dict(reversed(messages.items())), set(), 60)
     assert forward == backward
     assert len(forward) == 60
+    assert [e.text for e in forward if e.text in messages["shop0"]] == messages["shop0"][:10]
+    assert hash_order(list(reversed(messages["shop0"]))) == messages["shop0"]
     assert elsewhere_sample({}, set(), 60) == []
 
 
