@@ -15,10 +15,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from plaza.errors import ConfigError
-from plaza.nlu.types import DEFAULT_SHARD_BOTS
+from plaza.nlu.types import CONCIERGE, DEFAULT_SHARD_BOTS, OUT_OF_SCOPE
 
 BOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-RESERVED_BOT_NAMES = frozenset({"common", "concierge", "out_of_scope"})
+RESERVED_BOT_NAMES = frozenset({"common", CONCIERGE, OUT_OF_SCOPE})
 """Taken, in any case: the concierge, the shared intents file (`intents/common.<lang>.yml`) and the
 out-of-scope label."""
 

@@ -43,6 +43,7 @@ __all__ = [
     "KeyExtractor",
     "MessageVectorizer",
     "SharedKeyIndex",
+    "find_sorted",
     "hash_key",
     "scale_blocks",
 ]
@@ -284,9 +285,8 @@ class HashedTfidf:
         """Columns of the known keys among `keys` (unknown keys dropped, repetitions kept)."""
         if keys.shape[0] == 0 or self.keys.shape[0] == 0:
             return np.zeros(0, dtype=np.int64)
-        pos = np.searchsorted(self.keys, keys)
-        pos[pos >= self.keys.shape[0]] = 0
-        found: I64Array = pos[self.keys[pos] == keys].astype(np.int64)
+        pos, hit = find_sorted(self.keys, keys)
+        found: I64Array = pos[hit].astype(np.int64)
         return found
 
     def transform_one(self, doc: DocKeys) -> tuple[I64Array, F32Array]:
@@ -322,9 +322,7 @@ class HashedTfidf:
         n_docs = len(docs)
         if keys.shape[0] == 0 or self.keys.shape[0] == 0:
             return np.zeros(n_docs + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)
-        pos = np.searchsorted(self.keys, keys)
-        pos[pos >= self.keys.shape[0]] = 0
-        hit = self.keys[pos] == keys
+        pos, hit = find_sorted(self.keys, keys)
         cells = doc_ids[hit] * self.n_features + pos[hit]
         uniq, counts = np.unique(cells, return_counts=True)
         rows, cols = uniq // self.n_features, uniq % self.n_features
@@ -336,6 +334,13 @@ class HashedTfidf:
         indptr = np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_docs), out=indptr[1:])
         return indptr, cols.astype(np.int32), out
+
+
+def find_sorted(sorted_keys: U64Array, keys: U64Array) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """Where each of `keys` is in `sorted_keys` (non-empty), and whether it is there at all."""
+    pos = np.searchsorted(sorted_keys, keys)
+    pos[pos >= sorted_keys.shape[0]] = 0
+    return pos, sorted_keys[pos] == keys
 
 
 def scale_blocks(
@@ -393,9 +398,7 @@ class SharedKeyIndex:
         if doc.keys.shape[0] == 0 or self._keys.shape[0] == 0:
             return
         uniq, counts = np.unique(doc.keys, return_counts=True)
-        pos = np.searchsorted(self._keys, uniq)
-        pos[pos >= self._keys.shape[0]] = 0
-        known = self._keys[pos] == uniq
+        pos, known = find_sorted(self._keys, uniq)
         pos, counts = pos[known], counts[known]
         lo = self._starts[pos]
         hits = self._ends[pos] - lo

@@ -105,8 +105,13 @@ class ModelOutput:
 PackedOutput = tuple[tuple[str, ...], tuple[float, ...], tuple[Entity, ...], bool]
 
 
-def fingerprint(data: TrainingData, config: PipelineConfig) -> str:
-    """Stable hash of training data, configuration and model code version (a model cache key)."""
+def fingerprint(data: TrainingData, config: PipelineConfig, tag: str = "") -> str:
+    """Stable hash of training data, configuration and model code version (a model cache key).
+
+    `tag` names what a model learns besides `data` (a router shard's sample of the other shards,
+    `router_shards.SHARD_FORMAT`), so a change of it changes the key; without one the key is
+    the data's alone.
+    """
     payload = {
         "version": MODEL_VERSION,
         "config": config.to_dict(),
@@ -119,7 +124,8 @@ def fingerprint(data: TrainingData, config: PipelineConfig) -> str:
         "regexes": [[r.name, list(r.patterns)] for r in data.regexes],
     }
     blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{tag}:{digest}".encode()).hexdigest() if tag else digest
 
 
 class IntentEntityModel:

@@ -136,20 +136,17 @@ def plan(
         # each file read once per language, though three kinds of model learn from it
         own = {bot: own_data(app_dir, bot, language) for bot in bots}
         common = common_data(app_dir, language)
-        merged = {bot: data.merge(common) for bot, data in own.items()}
-        sets = [(bot, data, data, "") for bot, data in merged.items()]
+        # (name, what its cache key covers, what it trains on, the key's tag)
+        sets = [(bot, merged, merged, "") for bot, merged in ((b, d.merge(common)) for b, d in own.items())]
         sets.append((CONCIERGE, common, common, ""))
         sets.extend(
             (shard.name, shard.own, shard.training, shard.format)
             for shard in router_shards(router_messages(own, common), shard_bots)
         )
-        for name, key, data, key_format in sets:
+        for name, key, data, tag in sets:
             if not data.examples:
                 continue
-            digest = fingerprint(key, config.for_language(language))
-            if key_format:
-                digest = hashlib.sha256(f"{key_format}:{digest}".encode()).hexdigest()
-            directory = model_dir / name / language / digest
+            directory = model_dir / name / language / fingerprint(key, config.for_language(language), tag)
             jobs.append(ModelJob(name, language, data, directory, (directory / "DONE").exists()))
     return jobs
 
