@@ -9,11 +9,12 @@ either test set.
 
 Part 2, scale: 1,001 bots, each a Banking77 intent offered by one of 13 invented brands and
 named in its messages ("... at Velmora"), 130,000 examples in all, in the default shards
-(`--shard-bots N` to change).  Each shard trains in a fresh process (its time and peak memory are its own; changing one bot
+(`--shard-bots N` to change; `--brands N` for N × 77 bots: 26 brands make 2,002 bots, 52 make
+4,004, the first 13 always those above and the rest invented from syllables).  Each shard trains in a fresh process (its time and peak memory are its own; changing one bot
 retrains one shard); then one process loads every shard and routes test messages that name a
 brand: accuracy (brand and intent right), parse p50 / p99 and the process's peak memory.
 
-    python bench/nlu/router_shards.py [--part 1|2] [--shard-bots N]
+    python bench/nlu/router_shards.py [--part 1|2] [--shard-bots N] [--brands N]
 
 `PLAZA_BENCH_KEEP=DIR` keeps the trained shards in DIR (to profile the parse), instead of a
 temporary folder.
@@ -38,6 +39,7 @@ BRANDS = [
     "Velmora", "Quintor", "Braxley", "Ondrial", "Zephyro", "Calloway", "Mirthen",
     "Tessaly", "Korvane", "Lumeris", "Draxton", "Pellino", "Avenza",
 ]  # fmt: skip
+SYLLABLES = ["ka", "lo", "mi", "ren", "tal", "vo", "zu", "bri", "den", "sa", "qui", "nor", "fe", "gal"]
 TEMPLATES = ["{text} at {brand}", "{brand}: {text}", "{text} ({brand})", "hi {brand}, {text}"]
 
 TRAIN_SHARD = """
@@ -141,31 +143,44 @@ def part_accuracy() -> None:
         print(json.dumps({"part": 1, **route_and_report(messages, shard_bots, test, oos)}), flush=True)
 
 
-def branded(rows: list[tuple[str, str]], rng: random.Random) -> list[tuple[str, str]]:
+def brand_names(n: int) -> list[str]:
+    """`n` distinct brand names: the 13 of `BRANDS`, then three-syllable inventions."""
+    rng = random.Random(13)
+    names = list(BRANDS[:n])
+    while len(names) < n:
+        name = "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize()
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def branded(rows: list[tuple[str, str]], brands: list[str], rng: random.Random) -> list[tuple[str, str]]:
     out = []
     for text, intent in rows:
-        brand = rng.choice(BRANDS)
+        brand = rng.choice(brands)
         out.append((rng.choice(TEMPLATES).format(text=text, brand=brand), f"{intent}@{brand}"))
     return out
 
 
-def part_scale(shard_bots: int) -> None:
+def part_scale(shard_bots: int, n_brands: int) -> None:
     rng = random.Random(7)
+    brands = brand_names(n_brands)
     train, test = read(DATA / "banking77/train.jsonl"), read(DATA / "banking77/test.jsonl")
     messages: dict[str, list[str]] = defaultdict(list)
     for text, intent in train:
-        for brand in BRANDS:
+        for brand in brands:
             messages[f"{intent}@{brand}"].append(rng.choice(TEMPLATES).format(text=text, brand=brand))
     sample = rng.sample(test, 1500)
     oos = [text for text, _ in read(DATA / "snips/test.jsonl")]
-    report = route_and_report(messages, shard_bots, branded(sample, rng), oos)
-    print(json.dumps({"part": 2, "shard_bots": shard_bots, **report}), flush=True)
+    report = route_and_report(messages, shard_bots, branded(sample, brands, rng), oos)
+    print(json.dumps({"part": 2, "shard_bots": shard_bots, "brands": n_brands, **report}), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", type=int, choices=(1, 2))
     parser.add_argument("--shard-bots", type=int, help="part 2's bots per shard (default: Plaza's)")
+    parser.add_argument("--brands", type=int, default=len(BRANDS), help="part 2's brands (77 bots each)")
     args = parser.parse_args()
     from plaza.nlu.router_shards import DEFAULT_SHARD_BOTS
     print(
@@ -176,7 +191,7 @@ def main() -> None:
     if args.part in (None, 1):
         part_accuracy()
     if args.part in (None, 2):
-        part_scale(args.shard_bots or DEFAULT_SHARD_BOTS)
+        part_scale(args.shard_bots or DEFAULT_SHARD_BOTS, args.brands)
 
 
 if __name__ == "__main__":
