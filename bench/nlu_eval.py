@@ -148,7 +148,6 @@ def table(results: dict[str, dict[str, object]]) -> str:
         ("parse_ms_p50", False),
         ("parse_ms_p99", False),
         ("peak_rss_mb", False),
-        ("worker_peak_rss_mb", False),
     ]
     lines = ["| run | " + " | ".join(c for c, _ in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, r in results.items():

@@ -119,7 +119,6 @@ def evaluate(
         "parse_ms_p50": round(float(np.percentile(times, 50)), 4),
         "parse_ms_p99": round(float(np.percentile(times, 99)), 4),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "worker_peak_rss_mb": _worker_peak_rss_mb(),
         "n_train": len(train.examples),
         "n_test": len(test.examples),
         "n_intents": len(model.intents),
@@ -237,14 +236,3 @@ def run_from_args(args: argparse.Namespace) -> int:
         _err(f"report written to {written}")
     sys.stdout.write(json.dumps(result.summary, ensure_ascii=False) + "\n")
     return 0
-
-
-def _worker_peak_rss_mb() -> float | None:
-    """The largest CRF worker's peak memory (`crf_worker.py`), `None` if no worker ran.
-
-    Large data sets train their per-intent CRFs in child processes, up to `n_jobs` at a time
-    beside the eval process; `peak_rss_mb` is the eval process's own, so this says what the
-    children added.
-    """
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(peak / 1024, 1) if peak else None

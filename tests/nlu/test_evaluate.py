@@ -19,7 +19,6 @@ KEYS = {
     "parse_ms_p50",
     "parse_ms_p99",
     "peak_rss_mb",
-    "worker_peak_rss_mb",
 }
 
 
@@ -59,9 +58,6 @@ def test_eval_prints_json_last(files: tuple[Path, Path], capsys: pytest.CaptureF
     assert isinstance(result["entity_f1"], float)
     assert isinstance(result["oos_recall"], float)  # the test split holds out-of-scope examples
     assert isinstance(result["in_scope_accuracy"], float)
-    # the CRF workers' peak is that of any child this process has had: a float, or None if none
-    worker = result["worker_peak_rss_mb"]
-    assert worker is None or (isinstance(worker, float) and worker > 0)
     assert result["parse_ms_p50"] <= result["parse_ms_p99"]  # type: ignore[operator]
 
 
