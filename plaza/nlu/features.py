@@ -364,7 +364,7 @@ class SharedKeyIndex:
     Models of one feature setup describe a message by the same keys, so the message's keys are
     extracted and looked up once, every model's TF-IDF values are weighted in one vectorised
     step, and each model adds only the gather of its weight rows.  The router's shards use it:
-    at 1,001 bots in 32 shards a parse costs p50 1.0–1.8 ms (`bench/nlu/router_shards.py`).
+    at 1,001 bots in 32 shards a parse costs p50 0.5–1.8 ms, by machine (`bench/nlu/router_shards.py`).
     """
 
     def __init__(
