@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from plaza.nlu import builtin
 from plaza.nlu.language import LanguageDetector
 from plaza.nlu.lookup import LookupExtractor
 from plaza.nlu.model import IntentEntityModel, PipelineConfig, fingerprint
-from plaza.nlu.router_shards import ShardedRouter, router_shards
+from plaza.nlu.router_shards import RouterShard, ShardedRouter, router_shards
 from plaza.nlu.service import BotModels, NLUService, RouterModel
 from plaza.nlu.training_data import TrainingDataError, load_yaml
 from plaza.nlu.types import CONCIERGE, DEFAULT_SHARD_BOTS, ROUTER, TrainingData
@@ -39,9 +40,15 @@ class ModelJob:
 
     name: str
     language: str
-    data: TrainingData
+    source: Callable[[], TrainingData]
+    """What it trains on.  A function, so that a router shard's sample of the other shards is
+    built only if the shard must be trained (`RouterShard.training`)."""
     directory: Path
     cached: bool
+
+    @property
+    def data(self) -> TrainingData:
+        return self.source()
 
 
 def _read_intents(path: Path) -> TrainingData:
@@ -137,18 +144,29 @@ def plan(
         own = {bot: own_data(app_dir, bot, language) for bot in bots}
         common = common_data(app_dir, language)
         # (name, what its cache key covers, what it trains on, the key's tag)
-        sets = [(bot, merged, merged, "") for bot, merged in ((b, d.merge(common)) for b, d in own.items())]
-        sets.append((CONCIERGE, common, common, ""))
+        sets: list[tuple[str, TrainingData, Callable[[], TrainingData], str]] = [
+            (bot, merged, partial(_same, merged), "")
+            for bot, merged in ((b, d.merge(common)) for b, d in own.items())
+        ]
+        sets.append((CONCIERGE, common, partial(_same, common), ""))
         sets.extend(
-            (shard.name, shard.own, shard.training, shard.format)
+            (shard.name, shard.own, partial(_shard_training, shard), shard.format)
             for shard in router_shards(router_messages(own, common), shard_bots)
         )
-        for name, key, data, tag in sets:
-            if not data.examples:
+        for name, key, source, tag in sets:
+            if not key.examples:  # what a model trains on holds its key's examples
                 continue
             directory = model_dir / name / language / fingerprint(key, config.for_language(language), tag)
-            jobs.append(ModelJob(name, language, data, directory, (directory / "DONE").exists()))
+            jobs.append(ModelJob(name, language, source, directory, (directory / "DONE").exists()))
     return jobs
+
+
+def _same(data: TrainingData) -> TrainingData:
+    return data
+
+
+def _shard_training(shard: RouterShard) -> TrainingData:
+    return shard.training
 
 
 def is_router(job: ModelJob) -> bool:
