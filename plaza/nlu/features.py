@@ -381,18 +381,15 @@ class SharedKeyIndex:
         self._starts = first.astype(np.int64)
         self._ends = np.r_[first[1:], keys.shape[0]].astype(np.int64)
         sizes = [t.n_features for t in tfidfs]
-        self._model = np.repeat(np.arange(len(tfidfs), dtype=np.intp), sizes)[order]
+        model = np.repeat(np.arange(len(tfidfs), dtype=np.intp), sizes)[order]
+        # numpy sorts 16-bit integers by radix: grouping a message's entries by model is then
+        # linear, and a parse 15 % faster at 32 shards
+        self._model = model.astype(np.int16) if len(tfidfs) <= np.iinfo(np.int16).max else model
         self._column = np.concatenate([np.arange(n, dtype=np.int32) for n in sizes])[order]
         self._idf = np.concatenate([t.idf for t in tfidfs])[order]
         # the (model, block) pair each entry's value is normalised within
-        self._segment = (
-            self._model * N_BLOCKS + np.concatenate([t.blocks for t in tfidfs]).astype(np.intp)[order]
-        )
+        self._segment = model * N_BLOCKS + np.concatenate([t.blocks for t in tfidfs]).astype(np.intp)[order]
         self._block_weights = np.concatenate([t.block_weights for t in tfidfs])
-        if len(tfidfs) <= np.iinfo(np.int16).max:
-            # numpy sorts 16-bit integers by radix: grouping a message's entries by model is then
-            # linear, and a parse 15 % faster at 32 shards
-            self._model = self._model.astype(np.int16)
         # plain views of memory-mapped weights: indexing a np.memmap costs 30 µs more a call
         self._weights = [np.asarray(w) for w in weights]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import cache, cached_property, partial
 from itertools import islice
 
 import numpy as np
@@ -144,7 +144,13 @@ def router_shards(
     members: list[list[str]] = [[] for _ in range(n)]
     for bot in present:
         members[shard_of(bot, n)].append(bot)
-    orders = _HashOrders(present)
+
+    @cache
+    def ordered() -> dict[str, list[str]]:
+        # each bot's messages in hash order once, not once per shard (1,001 bots: 8 s before),
+        # and only when a shard must be trained
+        return {bot: hash_order(texts) for bot, texts in present.items()}
+
     shards: list[RouterShard] = []
     for index, bots in enumerate(members):
         if not bots:
@@ -153,26 +159,16 @@ def router_shards(
         if n == 1:
             shards.append(RouterShard(shard_name(index, n), own))
             continue
-        sample = partial(_shard_sample, orders, frozenset(bots), own)
+        sample = partial(_shard_sample, ordered, frozenset(bots), own)
         shards.append(RouterShard(shard_name(index, n), own, SHARD_FORMAT, sample))
     return shards
 
 
-class _HashOrders:
-    """Each bot's messages in `hash_order`, computed once for every shard's sample, when first needed."""
-
-    def __init__(self, messages: Mapping[str, Sequence[str]]) -> None:
-        self._messages = messages
-
-    @cached_property
-    def by_bot(self) -> dict[str, list[str]]:
-        # once, not once per shard (1,001 bots: 8 s before)
-        return {bot: hash_order(texts) for bot, texts in self._messages.items()}
-
-
-def _shard_sample(orders: _HashOrders, bots: frozenset[str], own: TrainingData) -> list[Example]:
+def _shard_sample(
+    ordered: Callable[[], dict[str, list[str]]], bots: frozenset[str], own: TrainingData
+) -> list[Example]:
     """The "elsewhere" sample of a shard of `bots`: at least `ELSEWHERE_MIN`, or half its own size."""
-    others = {bot: texts for bot, texts in orders.by_bot.items() if bot not in bots}
+    others = {bot: texts for bot, texts in ordered().items() if bot not in bots}
     size = max(ELSEWHERE_MIN, len(own.examples) // 2)
     return elsewhere_sample(others, {e.text for e in own.examples}, size)
 
