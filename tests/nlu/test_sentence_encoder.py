@@ -9,6 +9,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +264,40 @@ def test_eval_command_takes_the_encoder_option(
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["pipeline"] == {"sentence_encoder": "minilm"}
     assert summary["intent_accuracy"] > 0.8
+
+
+@needs_encoder
+def test_the_graph_is_built_in_a_child_process(tmp_path: Path) -> None:
+    """The quantiser's copies of the weights must not stay in the process that asked for it."""
+    script = (
+        "import resource, sys\n"
+        "from plaza.nlu.sentence_encoder import open_sentence_encoder\n"
+        "encoder = open_sentence_encoder('minilm')\n"
+        "assert encoder.encode(['hello']).shape == (1, 384)\n"
+        "print('onnxruntime.quantization' in sys.modules, 'onnx' in sys.modules,\n"
+        "      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss > 0)\n"
+    )
+    env = {**os.environ, "PLAZA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False", "True"]
+    assert len(list((tmp_path / "encoders").glob("minilm-*.onnx"))) == 1
+
+
+@needs_encoder
+def test_a_folder_that_is_not_bert_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child's message reaches the user as a ModelError."""
+    from plaza.nlu import sentence_encoder
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    real = sentence_encoder.model_dir()
+    (folder / "vocab.txt").write_bytes((real / "vocab.txt").read_bytes())
+    (folder / "model.safetensors").symlink_to(real / "model.safetensors")
+    (folder / "config.json").write_text(json.dumps({"hidden_size": 384}))
+    monkeypatch.setenv(sentence_encoder.MODEL_DIR_ENV, str(folder))
+    monkeypatch.setenv(sentence_encoder.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    with pytest.raises(ModelError, match=r"not a BERT sentence encoder this code can build"):
+        sentence_encoder.open_sentence_encoder("minilm")
 
 
 @needs_encoder
