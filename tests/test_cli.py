@@ -171,7 +171,10 @@ def test_plaza_test_runs_the_conversation_tests(trained: None) -> None:
     ("pipeline", "message"),
     [
         ("{no_such_option: 1}", "plaza: unknown NLU pipeline option(s): no_such_option"),
-        ("{sentence_encoder: bert}", "plaza: unknown sentence_encoder 'bert' (expected one of: minilm)"),
+        (
+            "{sentence_encoder: bert}",
+            "plaza: unknown sentence_encoder 'bert' (expected one of: minilm, auto)",
+        ),
     ],
 )
 def test_a_bad_nlu_pipeline_in_config_is_one_line(tmp_path: Path, pipeline: str, message: str) -> None:

@@ -124,6 +124,8 @@ def evaluate(
         "n_intents": len(model.intents),
         "language": language,
         "pipeline": {k: v for k, v in config.to_dict().items() if v != getattr(DEFAULT_CONFIG, k)},
+        "sentence_encoder_used": model.config.sentence_encoder,
+        "encoder_check": None if model.encoder_check is None else model.encoder_check.to_dict(),
     }
     return EvalResult(summary, predictions, class_scores, by_type, labels)
 

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from plaza.nlu.embedding_projection import EmbeddingProjection
+from plaza.nlu.encoder_choice import EncoderCheck
 from plaza.nlu.entity_tagger import CrfTagger
 from plaza.nlu.features import HashedTfidf, MessageVectorizer
 from plaza.nlu.gazetteer import Gazetteer, phrase_key
@@ -136,6 +137,7 @@ class IntentEntityModel:
         tfidf: HashedTfidf,
         classifier: LinearModel,
         projection: EmbeddingProjection | None = None,
+        encoder_check: EncoderCheck | None = None,
         temperature: float,
         threshold: float,
         tagger: CrfTagger | None,
@@ -158,6 +160,8 @@ class IntentEntityModel:
         self._hints = Hints(PatternSet(self.regexes), gazetteer, value_extras=config.intent_value_hints)
         self._regex_entities = frozenset(r.name for r in self.regexes) & frozenset(self._entity_types)
         self.projection = projection
+        self.encoder_check = encoder_check
+        """With `sentence_encoder: auto`, the held-out comparison that decided (not saved)."""
         self._encoder: SentenceEncoder | None = None
         if config.sentence_encoder is not None:
             from plaza.nlu.sentence_encoder import load_sentence_encoder  # noqa: PLC0415 - optional extra

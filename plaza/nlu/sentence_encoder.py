@@ -17,6 +17,7 @@ a cosine of 0.99 to the float32 embedding) and cached in `$PLAZA_CACHE_DIR` (def
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -36,6 +37,7 @@ from plaza.nlu.wordpiece import WordPiece
 __all__ = [
     "SentenceEncoder",
     "encoder_cache_dir",
+    "is_installed",
     "load_sentence_encoder",
     "model_dir",
     "open_sentence_encoder",
@@ -73,6 +75,17 @@ def model_dir() -> Path:
     if missing:
         raise ModelError(f"{folder}: the sentence encoder's folder lacks {', '.join(missing)}")
     return folder
+
+
+def is_installed() -> bool:
+    """Whether the encoder can be used here (onnxruntime and the model's files), without loading it."""
+    if importlib.util.find_spec("onnxruntime") is None:
+        return False
+    try:
+        model_dir()
+    except ModelError:
+        return False
+    return True
 
 
 def encoder_cache_dir() -> Path:

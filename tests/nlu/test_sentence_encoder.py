@@ -12,6 +12,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +245,40 @@ def test_model_with_encoder_parses_saves_and_loads(encoder_cache: Path, tmp_path
         assert a.intent_ranking == b.intent_ranking
         assert a.entities == b.entities
     assert fingerprint(data, ENCODER) != fingerprint(data, PipelineConfig(crf_max_iterations=40))
+
+
+@needs_encoder
+@pytest.mark.parametrize("keeps", [False, True])
+def test_auto_gives_exactly_the_model_it_chose(
+    encoder_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keeps: bool
+) -> None:
+    """Whichever way the held-out comparison goes, the model is the one that choice trains."""
+    del encoder_cache
+    from plaza.nlu import encoder_choice
+
+    monkeypatch.setattr(encoder_choice, "Z", -1e9 if keeps else 1e9)  # decide it either way
+    data = restaurant_taxi_data()
+    auto = replace(ENCODER, sentence_encoder="auto", sentence_encoder_auto_min_examples=0)
+    model = IntentEntityModel.train(data, auto)
+    chosen = IntentEntityModel.train(data, replace(ENCODER, sentence_encoder="minilm" if keeps else None))
+    check = model.encoder_check
+    assert check is not None
+    assert check.helps is keeps
+    assert check.scored == len(data.examples)  # data with out_of_scope examples: every fold
+    assert check.right_with - check.right_without == check.gained - check.lost
+    assert model.config.sentence_encoder == chosen.config.sentence_encoder
+    assert (model.projection is not None) is keeps
+    # Not bit for bit: onnxruntime's threads may round an embedding's last bits differently, and
+    # liblinear's fits running side by side draw from one shared random generator, so the
+    # calibrated temperature moves a little and the threshold (a sweep) may pick a neighbour.
+    np.testing.assert_allclose(model.classifier.weights, chosen.classifier.weights, atol=0.01)
+    assert model.temperature == pytest.approx(chosen.temperature, rel=0.05)
+    model.save(tmp_path / "m")
+    loaded = IntentEntityModel.load(tmp_path / "m")
+    assert loaded.config.sentence_encoder == ("minilm" if keeps else None)
+    assert (loaded.projection is not None) is keeps
+    for text, intent in (("i need a cab from the opera to bastille", "order_taxi"), ("hello", "greet")):
+        assert loaded.parse(text).intent.name == chosen.parse(text).intent.name == intent
 
 
 @needs_encoder
