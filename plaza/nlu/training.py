@@ -126,7 +126,7 @@ def train_model(
             if auto and projection is not None:
                 # The same folds without the embedding block, once the final fit is done: beside
                 # it, their memory would top the peak of two fits with the block (+20 to 40 MB).
-                classifier = final.result()
+                final.result()
                 sparse_x = x[:, :n_sparse]
                 cv_without, _ = cross_validated_scores(
                     sparse_x, y, folds, held_out, fit, pool, lambda f: report("encoder check", f)
@@ -168,9 +168,7 @@ def train_model(
                 bio_labels(tokens, e.entities),
                 e.intent,
             )
-            for e, (tokens, h) in zip(
-                examples, prepared or [_prepare(e, hints) for e in examples], strict=True
-            )
+            for e, (tokens, h) in zip(examples, prepared, strict=True)
             if tokens
         ]
         trained = CrfTagger.train(
