@@ -140,11 +140,12 @@ def train(args: argparse.Namespace) -> int:
             )
             continue
         t0 = time.perf_counter()
-        train_job(job, pipeline, bar)
+        model = train_job(job, pipeline, bar)
         trained += 1
+        check = "" if model.encoder_check is None else f"; {model.encoder_check.summary()}"
         print(
             f"trained     {job.name}/{job.language}  ({len(job.data.examples)} examples, "
-            f"{time.perf_counter() - t0:.1f}s)",
+            f"{time.perf_counter() - t0:.1f}s{check})",
             file=sys.stderr,
         )
     bar.close()

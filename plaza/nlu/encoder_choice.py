@@ -60,6 +60,14 @@ class EncoderCheck:
     def helps(self) -> bool:
         return self.gained - self.lost > Z * math.sqrt(self.gained + self.lost)
 
+    def summary(self) -> str:
+        """One line for `plaza train`: what was decided, on what evidence."""
+        verdict = "kept" if self.helps else "left out"
+        return (
+            f"sentence encoder {verdict}: of {self.scored:,} held-out messages, {self.gained} right only"
+            f" with it, {self.lost} only without"
+        )
+
     def to_dict(self) -> dict[str, int | bool]:
         return {
             "scored": self.scored,

@@ -27,6 +27,14 @@ def test_held_out_comparison_counts_each_example_once() -> None:
     assert check.to_dict()["kept"] is False  # 2 - 1 is no evidence
 
 
+def test_the_decision_reads_as_one_line_for_plaza_train() -> None:
+    kept = EncoderCheck(scored=3335, right_with=3100, right_without=3014, gained=130, lost=44)
+    assert kept.summary() == (
+        "sentence encoder kept: of 3,335 held-out messages, 130 right only with it, 44 only without"
+    )
+    assert EncoderCheck(4362, 4316, 4317, 14, 15).summary().startswith("sentence encoder left out:")
+
+
 @pytest.mark.parametrize(
     ("gained", "lost", "kept"),
     [(130, 44, True), (14, 15, False), (30, 10, True), (20, 12, False), (0, 0, False), (5, 0, True)],
