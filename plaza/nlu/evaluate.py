@@ -24,7 +24,9 @@ import numpy as np
 from plaza.nlu.language import LanguageDetector
 from plaza.nlu.metrics import ClassScore, EntityCounts, entity_counts, macro_f1, oos_figures, per_class_scores
 from plaza.nlu.model import DEFAULT_CONFIG, IntentEntityModel
-from plaza.nlu.pipeline_config import ModelError, PipelineConfig
+from plaza.nlu.pipeline_config import AUTO_ENCODER, ModelError, PipelineConfig
+from plaza.nlu.sentence_encoder import INSTALL_HINT
+from plaza.nlu.sentence_encoder import is_installed as encoder_installed
 from plaza.nlu.training_data import TrainingDataError, load_jsonl
 from plaza.nlu.types import OUT_OF_SCOPE, TrainingData
 
@@ -219,6 +221,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     if config.for_language(language) != config:
         encoder = config.sentence_encoder
         _err(f"plaza nlu eval: note: sentence_encoder {encoder!r} is not used for {language!r} data")
+    elif config.sentence_encoder == AUTO_ENCODER and not encoder_installed():
+        _err(f"plaza nlu eval: note: sentence_encoder 'auto' has no encoder to consider: {INSTALL_HINT}")
     bar = _StderrProgress()
     try:
         result = evaluate(train, test, config, progress=bar, language=language)

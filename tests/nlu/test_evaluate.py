@@ -217,3 +217,21 @@ def test_eval_detects_the_data_language(tmp_path: Path, capsys: pytest.CaptureFi
     assert "not used for 'fr' data" in captured.err
     assert main([*args[:6], "--lang", "en"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["language"] == "en"
+
+
+def test_auto_without_the_extra_says_what_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plaza.nlu import evaluate as evaluate_module
+
+    monkeypatch.setattr(evaluate_module, "encoder_installed", lambda: False)
+    rows = [Example("book a table for two", "book"), Example("will it rain tomorrow", "weather")] * 3
+    train = _write(tmp_path / "train.jsonl", rows)
+    args = ["nlu", "eval", "--train", str(train), "--test", str(train), "--set", "sentence_encoder=auto"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    note = "sentence_encoder 'auto' has no encoder to consider: pip install 'plaza[embeddings]'"
+    assert note in captured.err
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["sentence_encoder_used"] is None
+    assert summary["encoder_check"] is None
