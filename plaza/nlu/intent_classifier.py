@@ -9,7 +9,7 @@ cross-validated scores (see `calibration.py`).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +78,7 @@ def train_linear(
         groups = class_groups(len(labels), n_features)
         if len(groups) > 1:  # one group at a time, so only one group's weights are held
             return assemble(
-                labels, n_features, [fit_class_group(x, yi, g, c=c, seed=seed, tol=tol) for g in groups]
+                labels, n_features, (fit_class_group(x, yi, g, c=c, seed=seed, tol=tol) for g in groups)
             )
     if loss == "svm":
         from sklearn.svm import LinearSVC  # noqa: PLC0415 - training only (sklearn costs ~0.6 s to import)
@@ -180,8 +180,13 @@ def fit_class_group(
     return GroupWeights(classes, weights, bias)
 
 
-def assemble(labels: Sequence[str], n_features: int, groups: Sequence[GroupWeights | None]) -> LinearModel:
-    """One model from the weights of its class groups."""
+def assemble(labels: Sequence[str], n_features: int, groups: Iterable[GroupWeights | None]) -> LinearModel:
+    """One model from the weights of its class groups, taken one at a time.
+
+    Given a generator, each group is fitted, copied in and dropped before the next: a list of
+    every group's weights would double the model's memory at the end of the fit (a CLINC150-sized
+    model: 65 MB more, for each of the two fits running side by side).
+    """
     weights = np.zeros((n_features, len(labels)), dtype=np.float32)
     bias = np.full(len(labels), -1e3, dtype=np.float32)
     for group in groups:
