@@ -256,7 +256,11 @@ def cross_validated_scores(
         model = future.result()
         del future  # each fold's weights (classes × features) are freed once it is scored
         test = np.flatnonzero(folds == fold)
-        scores = np.asarray(x[test] @ model.weights, dtype=np.float32) + model.bias
+        # float32 rows: scipy would otherwise upcast the weights to float64 for the product, a
+        # copy twice their size (a CLINC150-sized model: 148 MB at the peak) for no accuracy
+        rows = x[test].astype(np.float32)
+        scores = np.asarray(rows @ model.weights, dtype=np.float32) + model.bias
+        del rows
         del model
         release_freed_memory()
         if out is None:
