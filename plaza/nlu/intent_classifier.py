@@ -9,7 +9,7 @@ cross-validated scores (see `calibration.py`).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +17,14 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "FitOptions",
     "GroupWeights",
     "LinearModel",
     "assemble",
     "class_groups",
     "fit_class_group",
+    "fitted_blocks",
+    "held_out_scores",
     "softmax",
     "train_linear",
 ]
@@ -53,51 +56,103 @@ def softmax(scores: F32Array, temperature: float) -> F32Array:
     return out
 
 
-def train_linear(
-    x: Any,
-    y: Sequence[str],
-    labels: Sequence[str],
-    *,
-    loss: str,
-    c: float,
-    class_weight: str | None,
-    seed: int,
-    tol: float = 1e-4,
-) -> LinearModel:
+@dataclass(frozen=True, slots=True)
+class FitOptions:
+    """How `train_linear` fits (`PipelineConfig`'s intent options)."""
+
+    loss: str
+    c: float
+    class_weight: str | None
+    seed: int
+    tol: float = 1e-4
+
+
+def train_linear(x: Any, y: Sequence[str], labels: Sequence[str], options: FitOptions) -> LinearModel:
     """Fit a one-vs-rest linear SVM (`loss="svm"`) or a multinomial logistic regression (`"logreg"`).
 
     `x` is a `scipy.sparse.csr_matrix` with `n_features` columns.  A label set of one class (a
     bot with a single intent) gives a constant model.
     """
+    return assemble(labels, x.shape[1], fitted_blocks(x, y, labels, options))
+
+
+def held_out_scores(
+    x: Any, y: Sequence[str], test_rows: Callable[[], Any], labels: Sequence[str], options: FitOptions
+) -> F32Array:
+    """The scores `train_linear(x, y, …)` would give the rows `test_rows()`, without its model.
+
+    Calibration needs only these scores, so each block of classes is scored as it is fitted and
+    dropped: a fold's whole weight matrix is never held (a CLINC150-sized one is 88 MB, beside
+    the final fit's).  The test rows are asked for once the first block is fitted, so they do
+    not sit under its peak, and made float32: scipy would otherwise upcast the weights to
+    float64 for the product, a copy twice their size.
+    """
+    rows: Any = None
+    out: F32Array | None = None
+    for block in fitted_blocks(x, y, labels, options):
+        if rows is None:
+            rows = test_rows().astype(np.float32)
+            out = np.full((rows.shape[0], len(labels)), -1e3, dtype=np.float32)
+        assert out is not None
+        if block is not None:
+            out[:, block.classes.start : block.classes.stop] = rows @ block.weights + block.bias
+    assert out is not None  # fitted_blocks yields at least one block
+    return out
+
+
+def fitted_blocks(
+    x: Any, y: Sequence[str], labels: Sequence[str], options: FitOptions
+) -> Iterator[GroupWeights | None]:
+    """The model's weights as blocks of classes, each fitted when the caller asks for it.
+
+    One block of every class, except a one-vs-rest SVM whose weights are large: then a group of
+    classes at a time (`class_groups`), so only one group's weights are held.
+    """
     n_features = x.shape[1]
     if len(labels) == 1:
-        return LinearModel(labels, np.zeros((n_features, 1), dtype=np.float32), np.zeros(1, dtype=np.float32))
+        yield GroupWeights(
+            range(1), np.zeros((n_features, 1), dtype=np.float32), np.zeros(1, dtype=np.float32)
+        )
+        return
     index = {lab: i for i, lab in enumerate(labels)}
     yi = np.array([index[v] for v in y], dtype=np.int64)
-    if loss == "svm" and class_weight is None:
+    if options.loss == "svm" and options.class_weight is None:
         groups = class_groups(len(labels), n_features)
-        if len(groups) > 1:  # one group at a time, so only one group's weights are held
-            return assemble(
-                labels, n_features, (fit_class_group(x, yi, g, c=c, seed=seed, tol=tol) for g in groups)
-            )
-    if loss == "svm":
+        if len(groups) > 1:
+            for g in groups:
+                yield fit_class_group(x, yi, g, c=options.c, seed=options.seed, tol=options.tol)
+            return
+    yield _fit_all(x, yi, len(labels), options)
+
+
+def _fit_all(x: Any, yi: I64Array, n_labels: int, options: FitOptions) -> GroupWeights:
+    """Every class in one scikit-learn call."""
+    if options.loss == "svm":
         from sklearn.svm import LinearSVC  # noqa: PLC0415 - training only (sklearn costs ~0.6 s to import)
 
-        clf: Any = LinearSVC(C=c, class_weight=class_weight, random_state=seed, max_iter=5000, tol=tol)
-    elif loss == "logreg":
+        clf: Any = LinearSVC(
+            C=options.c,
+            class_weight=options.class_weight,
+            random_state=options.seed,
+            max_iter=5000,
+            tol=options.tol,
+        )
+    elif options.loss == "logreg":
         from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - training only
 
-        clf = LogisticRegression(C=c, class_weight=class_weight, max_iter=2000, random_state=seed)
+        clf = LogisticRegression(
+            C=options.c, class_weight=options.class_weight, max_iter=2000, random_state=options.seed
+        )
     else:
-        raise ValueError(f"unknown intent loss {loss!r} (expected 'svm' or 'logreg')")
+        raise ValueError(f"unknown intent loss {options.loss!r} (expected 'svm' or 'logreg')")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(x, yi)
     coef = np.asarray(clf.coef_, dtype=np.float32)
     intercept = np.asarray(clf.intercept_, dtype=np.float32)
     classes = list(clf.classes_)
-    weights = np.zeros((n_features, len(labels)), dtype=np.float32)
-    bias = np.full(len(labels), -1e3, dtype=np.float32)
+    weights = np.zeros((x.shape[1], n_labels), dtype=np.float32)
+    bias = np.full(n_labels, -1e3, dtype=np.float32)
     if coef.shape[0] == 1:  # binary problem: sklearn keeps one row, for the positive class
         weights[:, classes[1]] = coef[0] / 2
         weights[:, classes[0]] = -coef[0] / 2
@@ -107,7 +162,7 @@ def train_linear(
         for row, cls in enumerate(classes):
             weights[:, cls] = coef[row]
             bias[cls] = intercept[row]
-    return LinearModel(labels, weights, bias)
+    return GroupWeights(range(n_labels), weights, bias)
 
 
 SPLIT_ABOVE_BYTES = 64 * 2**20

@@ -22,7 +22,7 @@ from plaza.nlu.entity_tagger import CrfTagger, bio_labels, sequence_features
 from plaza.nlu.features import HashedTfidf
 from plaza.nlu.gazetteer import Gazetteer, phrase_key
 from plaza.nlu.hints import LOOKUP_PREFIX, Hints, MessageHints
-from plaza.nlu.intent_classifier import LinearModel, softmax, train_linear
+from plaza.nlu.intent_classifier import FitOptions, LinearModel, held_out_scores, softmax, train_linear
 from plaza.nlu.memory import release_freed_memory
 from plaza.nlu.patterns import PatternSet
 from plaza.nlu.pipeline_config import AUTO_ENCODER, ModelError, PipelineConfig
@@ -98,17 +98,15 @@ def train_model(
     release_freed_memory()
     report("features", 1.0)
 
+    options = FitOptions(
+        config.intent_loss, config.intent_c, config.class_weight, config.seed, config.intent_tol
+    )
+
     def fit(rows: Any, ys: Sequence[str]) -> LinearModel:
-        return train_linear(
-            rows,
-            ys,
-            labels,
-            loss=config.intent_loss,
-            c=config.intent_c,
-            class_weight=config.class_weight,
-            seed=config.seed,
-            tol=config.intent_tol,
-        )
+        return train_linear(rows, ys, labels, options)
+
+    def fit_scores(rows: Any, ys: Sequence[str], test_rows: Callable[[], Any]) -> F32Array:
+        return held_out_scores(rows, ys, test_rows, labels, options)
 
     temperature, threshold = 1.0, 0.0 if config.oos_threshold is None else config.oos_threshold
     report("intents", 0.0)
@@ -121,7 +119,7 @@ def train_model(
         if held_out:
             assert folds is not None
             cv, seen = cross_validated_scores(
-                x, y, folds, held_out, fit, pool, lambda f: report("calibration", f)
+                x, y, folds, held_out, fit_scores, pool, lambda f: report("calibration", f)
             )
             if auto and projection is not None:
                 # The same folds without the embedding block, once the final fit is done: beside
@@ -129,7 +127,7 @@ def train_model(
                 final.result()
                 sparse_x = x[:, :n_sparse]
                 cv_without, _ = cross_validated_scores(
-                    sparse_x, y, folds, held_out, fit, pool, lambda f: report("encoder check", f)
+                    sparse_x, y, folds, held_out, fit_scores, pool, lambda f: report("encoder check", f)
                 )
                 encoder_check = compare_held_out(cv[seen], cv_without[seen], gold[seen])
                 if not encoder_check.helps:
@@ -232,37 +230,32 @@ def cross_validated_scores(
     y: Sequence[str],
     folds: I64Array,
     held_out: Sequence[int],
-    fit: Callable[[Any, Sequence[str]], LinearModel],
+    fit_scores: Callable[[Any, Sequence[str], Callable[[], Any]], F32Array],
     pool: Executor,
     progress: Callable[[float], None],
 ) -> tuple[F32Array, npt.NDArray[np.bool_]]:
     """Scores of the examples of the `held_out` folds, each by a model trained on the other folds.
 
-    Also returns a mask of the examples that were scored and whose label occurred in the
-    training part of their fold; the others' rows are zeros.
+    `fit_scores(train_rows, train_labels, test_rows)` fits and returns the scores of the rows
+    `test_rows()` (`intent_classifier.held_out_scores`).  Also returns a mask of the examples that were scored
+    and whose label occurred in the training part of their fold; the others' rows are zeros.
     """
     ys = np.array(y, dtype=object)
     seen = np.zeros(len(y), dtype=bool)
 
-    def fit_without(fold: int) -> LinearModel:
-        # The fold's training rows are copied in the worker when its fit starts, not all up front.
+    def scores_of(fold: int) -> F32Array:
+        # The fold's rows are copied in the worker when its fit starts, not all up front.
         train = np.flatnonzero(folds != fold)
-        return fit(x[train], list(ys[train]))
+        return fit_scores(x[train], list(ys[train]), lambda: x[folds == fold])
 
-    pending = [(f, pool.submit(fit_without, f)) for f in held_out]
+    pending = [(f, pool.submit(scores_of, f)) for f in held_out]
     out: F32Array | None = None
     for done in range(1, len(held_out) + 1):
         fold, future = pending.pop(0)
-        model = future.result()
-        del future  # each fold's weights (classes × features) are freed once it is scored
-        test = np.flatnonzero(folds == fold)
-        # float32 rows: scipy would otherwise upcast the weights to float64 for the product, a
-        # copy twice their size (a CLINC150-sized model: 148 MB at the peak) for no accuracy
-        rows = x[test].astype(np.float32)
-        scores = np.asarray(rows @ model.weights, dtype=np.float32) + model.bias
-        del rows
-        del model
+        scores = future.result()
+        del future
         release_freed_memory()
+        test = np.flatnonzero(folds == fold)
         if out is None:
             out = np.zeros((x.shape[0], scores.shape[1]), dtype=np.float32)
         out[test] = scores

@@ -15,7 +15,7 @@ from plaza.nlu.features import (
     MessageVectorizer,
     hash_key,
 )
-from plaza.nlu.intent_classifier import class_groups, softmax, train_linear
+from plaza.nlu.intent_classifier import FitOptions, class_groups, softmax, train_linear
 from plaza.nlu.tokenizer import tokenize
 
 
@@ -62,14 +62,10 @@ def test_train_linear_multiclass_and_binary(loss: str) -> None:
             [[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0.8, 0.2], [0, 0, 1], [0.1, 0, 0.9]], dtype=np.float32
         )
     )
-    model = train_linear(
-        x, ["a", "a", "b", "b", "c", "c"], ["a", "b", "c"], loss=loss, c=10.0, class_weight=None, seed=0
-    )
+    model = train_linear(x, ["a", "a", "b", "b", "c", "c"], ["a", "b", "c"], FitOptions(loss, 10.0, None, 0))
     scores = model.scores(np.array([1]), np.array([1.0], dtype=np.float32))
     assert model.labels[int(np.argmax(scores))] == "b"
-    binary = train_linear(
-        x[:4], ["a", "a", "b", "b"], ["a", "b"], loss=loss, c=10.0, class_weight=None, seed=0
-    )
+    binary = train_linear(x[:4], ["a", "a", "b", "b"], ["a", "b"], FitOptions(loss, 10.0, None, 0))
     s = binary.scores(np.array([0]), np.array([1.0], dtype=np.float32))
     assert s[0] > s[1]
 
@@ -97,11 +93,11 @@ def test_grouped_one_vs_rest_gives_the_single_fits_weights(monkeypatch: pytest.M
     x = csr_matrix(np.maximum(rows, 0.0))
     labels = [f"intent{k}" for k in range(n_classes)]
     y = [labels[k] for k in range(n_classes) for _ in range(per_class)]
-    whole = train_linear(x, y, labels, loss="svm", c=1.0, class_weight=None, seed=0)
+    whole = train_linear(x, y, labels, FitOptions("svm", 1.0, None, 0))
     monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)
     monkeypatch.setattr(ic, "GROUP_BYTES", 8 * n_features * 3)  # at most 3 classes' weights a group
     assert [len(g) for g in class_groups(n_classes, n_features)] == [2, 3, 2]
-    grouped = train_linear(x, y, labels, loss="svm", c=1.0, class_weight=None, seed=0)
+    grouped = train_linear(x, y, labels, FitOptions("svm", 1.0, None, 0))
     assert grouped.labels == whole.labels
     np.testing.assert_allclose(grouped.weights, whole.weights, atol=1e-3)
     np.testing.assert_allclose(grouped.bias, whole.bias, atol=1e-3)
@@ -110,21 +106,44 @@ def test_grouped_one_vs_rest_gives_the_single_fits_weights(monkeypatch: pytest.M
     # A group with one class present (and the rest) is a binary problem: same weights again.
     keep = [i for i, label in enumerate(y) if label != "intent1"]
     monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 1 << 62)
-    whole_part = train_linear(
-        x[keep], [y[i] for i in keep], labels, loss="svm", c=1.0, class_weight=None, seed=0
-    )
+    whole_part = train_linear(x[keep], [y[i] for i in keep], labels, FitOptions("svm", 1.0, None, 0))
     monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)
-    grouped_part = train_linear(
-        x[keep], [y[i] for i in keep], labels, loss="svm", c=1.0, class_weight=None, seed=0
-    )
+    grouped_part = train_linear(x[keep], [y[i] for i in keep], labels, FitOptions("svm", 1.0, None, 0))
     np.testing.assert_allclose(grouped_part.weights, whole_part.weights, atol=1e-3)
     np.testing.assert_allclose(grouped_part.bias, whole_part.bias, atol=1e-3)
     # A calibration fold may hold no example of a whole group: those classes keep the floor bias.
-    absent = train_linear(
-        x[: 3 * per_class], y[: 3 * per_class], labels, loss="svm", c=1.0, class_weight=None, seed=0
-    )
+    absent = train_linear(x[: 3 * per_class], y[: 3 * per_class], labels, FitOptions("svm", 1.0, None, 0))
     assert np.all(absent.bias[3:] == -1e3)
     assert np.all(absent.weights[:, 3:] == 0)
+
+
+def test_held_out_scores_are_the_fitted_models_scores_without_keeping_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Calibration's scores, grouped or in one call, are those of the model `train_linear` fits."""
+    from plaza.nlu import intent_classifier as ic
+
+    rng = np.random.default_rng(3)
+    n_classes, per_class, n_features = 7, 30, 40
+    centres = rng.normal(size=(n_classes, n_features))
+    rows = np.vstack(
+        [centres[k] + rng.normal(scale=1.5, size=(per_class, n_features)) for k in range(n_classes)]
+    )
+    x = csr_matrix(np.maximum(rows, 0.0))
+    labels = [f"intent{k}" for k in range(n_classes)]
+    y = [labels[k] for k in range(n_classes) for _ in range(per_class)]
+    train = [i for i in range(len(y)) if i % 3 and y[i] != "intent6"]  # one class absent from the fold
+    test = [i for i in range(len(y)) if not i % 3]
+    options = FitOptions("svm", 1.0, None, 0)
+    for split in (1 << 62, 0):  # one call, then a group of at most 3 classes at a time
+        monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", split)
+        monkeypatch.setattr(ic, "GROUP_BYTES", 8 * n_features * 3)
+        model = train_linear(x[train], [y[i] for i in train], labels, options)
+        scores = ic.held_out_scores(x[train], [y[i] for i in train], lambda: x[test], labels, options)
+        expected = x[test].toarray().astype(np.float32) @ model.weights + model.bias
+        np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-4)
+        assert scores.dtype == np.float32
+        assert np.all(scores[:, 6] == -1e3)  # the absent class keeps the floor
 
 
 def test_softmax_and_temperature() -> None:
