@@ -53,7 +53,8 @@ def test_auto_offers_the_encoder_only_to_data_it_can_be_judged_and_afforded_on(
 ) -> None:
     monkeypatch.setattr(sentence_encoder, "is_installed", lambda: True)
     assert candidate_encoder(AUTO, 10_003, 77, 2) == "minilm"  # Banking77
-    assert candidate_encoder(AUTO, 1_999, 77, 2) is None  # too small to judge on one fold
+    assert candidate_encoder(AUTO, 559, 9, 4) == "minilm"  # the demo's concierge
+    assert candidate_encoder(AUTO, 499, 9, 4) is None  # too small to be worth loading the encoder
     assert candidate_encoder(AUTO, 10_003, 1, 1) is None  # nothing to compare
     assert candidate_encoder(AUTO, 15_100, 151, 4) is None  # CLINC150-sized: too slow with it
     assert candidate_encoder(PipelineConfig(sentence_encoder="minilm"), 10, 1, 1) == "minilm"
