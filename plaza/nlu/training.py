@@ -73,9 +73,15 @@ def train_model(
     gold = np.array([labels.index(v) for v in y], dtype=np.int64)
     folds = stratified_folds(gold, config.calibration_folds, config.seed)
     # With out_of_scope examples the threshold is learned from them, and they are usually few
-    # (CLINC150: 100 in 15,100): every fold is scored so that all of them count.
-    min_scores = config.calibration_min_scores if OUT_OF_SCOPE not in labels else len(examples)
-    held_out = [] if folds is None or len(labels) == 1 else held_out_folds(folds, min_scores)
+    # (CLINC150: 100 in 15,100): folds are scored until enough of them are in hand too.
+    oos_gold = labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in labels else -1
+    held_out = (
+        []
+        if folds is None or len(labels) == 1
+        else held_out_folds(
+            folds, config.calibration_min_scores, gold == oos_gold, config.calibration_min_oos
+        )
+    )
     encoder = candidate_encoder(config, len(examples), len(labels), 1 + len(held_out))
     auto = config.sentence_encoder == AUTO_ENCODER
     if not entity_types or encoder is not None:
@@ -212,15 +218,25 @@ def stratified_folds(gold: I64Array, k: int, seed: int) -> I64Array | None:
     return folds
 
 
-def held_out_folds(folds: I64Array, min_scores: int) -> list[int]:
-    """The folds to score: in order, until `min_scores` held-out scores are in hand (all if never)."""
+def held_out_folds(
+    folds: I64Array, min_scores: int, is_oos: npt.NDArray[np.bool_] | None = None, min_oos: int = 0
+) -> list[int]:
+    """The folds to score, in order, until enough held-out scores are in hand.
+
+    Enough is `min_scores` of them and, of the examples `is_oos` marks, `min_oos` (or all of
+    them); every fold if never.
+    """
     k = int(folds.max()) + 1
+    oos_total = 0 if is_oos is None else int(is_oos.sum())
     chosen: list[int] = []
-    scored = 0
+    scored = oos_scored = 0
     for f in range(k):
         chosen.append(f)
-        scored += int((folds == f).sum())
-        if scored >= min_scores:
+        in_fold = folds == f
+        scored += int(in_fold.sum())
+        if is_oos is not None:
+            oos_scored += int((in_fold & is_oos).sum())
+        if scored >= min_scores and oos_scored >= min(min_oos, oos_total):
             break
     return chosen
 

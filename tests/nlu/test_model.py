@@ -7,9 +7,9 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 
 from plaza.nlu.model import IntentEntityModel, ModelError, ModelOutput, PipelineConfig, fingerprint
@@ -252,20 +252,34 @@ def test_held_out_folds_stop_once_enough_scores_are_in_hand() -> None:
     assert held_out_folds(folds[:300], 3000) == [0, 1, 2]
 
 
-def test_data_with_out_of_scope_examples_scores_every_fold(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_held_out_folds_also_wait_for_enough_out_of_scope_examples() -> None:
+    folds = np.arange(9000) % 3
+    clinc = np.zeros(9000, dtype=bool)
+    clinc[:100] = True  # 100 out-of-scope examples, 34 in fold 0
+    assert held_out_folds(folds, 3000, clinc, 30) == [0]
+    scarce = np.zeros(9000, dtype=bool)
+    scarce[:60] = True  # 20 a fold
+    assert held_out_folds(folds, 3000, scarce, 30) == [0, 1]
+    assert held_out_folds(folds, 3000, scarce, 1000) == [0, 1, 2]  # never enough: every fold
+    few = np.zeros(9000, dtype=bool)
+    few[0] = True  # one, in fold 0: all of them are in hand
+    assert held_out_folds(folds, 3000, few, 30) == [0]
+
+
+def test_small_data_with_out_of_scope_examples_scores_every_fold(monkeypatch: pytest.MonkeyPatch) -> None:
     from plaza.nlu import training
 
-    asked: list[int] = []
+    chosen: list[list[int]] = []
     real = training.held_out_folds
 
-    def spy(folds: npt.NDArray[np.int64], min_scores: int) -> list[int]:
-        asked.append(min_scores)
-        return real(folds, min_scores)
+    def spy(*args: Any) -> list[int]:
+        chosen.append(real(*args))
+        return chosen[-1]
 
     monkeypatch.setattr(training, "held_out_folds", spy)
-    data = restaurant_taxi_data()  # it has out_of_scope examples
-    config = PipelineConfig(crf_max_iterations=5, calibration_min_scores=10)
-    IntentEntityModel.train(data, config)
-    without_oos = type(data)(examples=tuple(e for e in data.examples if e.intent != "out_of_scope"))
-    IntentEntityModel.train(without_oos, config)
-    assert asked == [len(data.examples), 10]
+    data = restaurant_taxi_data()  # 65 examples, a few of them out_of_scope
+    IntentEntityModel.train(data, PipelineConfig(crf_max_iterations=5))
+    assert chosen == [[0, 1, 2]]
+    enough = PipelineConfig(crf_max_iterations=5, calibration_min_scores=10, calibration_min_oos=1)
+    IntentEntityModel.train(data, enough)
+    assert chosen[-1] == [0]
