@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
@@ -81,18 +83,26 @@ def test_class_groups_split_only_large_weight_matrices() -> None:
     assert [len(g) for g in class_groups(5, 4 * 2**20)] == [2, 3]
 
 
-def test_grouped_one_vs_rest_gives_the_single_fits_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    import plaza.nlu.intent_classifier as ic
-
-    rng = np.random.default_rng(0)
-    n_classes, per_class, n_features = 7, 30, 40
+def _clusters(seed: int, n_classes: int, per_class: int, n_features: int) -> tuple[Any, list[str], list[str]]:
+    """Noisy clusters around random centres: a small problem one-vs-rest fits well."""
+    rng = np.random.default_rng(seed)
     centres = rng.normal(size=(n_classes, n_features))
     rows = np.vstack(
         [centres[k] + rng.normal(scale=1.5, size=(per_class, n_features)) for k in range(n_classes)]
     )
-    x = csr_matrix(np.maximum(rows, 0.0))
     labels = [f"intent{k}" for k in range(n_classes)]
-    y = [labels[k] for k in range(n_classes) for _ in range(per_class)]
+    return (
+        csr_matrix(np.maximum(rows, 0.0)),
+        [labels[k] for k in range(n_classes) for _ in range(per_class)],
+        labels,
+    )
+
+
+def test_grouped_one_vs_rest_gives_the_single_fits_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    import plaza.nlu.intent_classifier as ic
+
+    n_classes, per_class, n_features = 7, 30, 40
+    x, y, labels = _clusters(0, n_classes, per_class, n_features)
     whole = train_linear(x, y, labels, FitOptions("svm", 1.0, None, 0))
     monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)
     monkeypatch.setattr(ic, "GROUP_BYTES", 8 * n_features * 3)  # at most 3 classes' weights a group
@@ -123,15 +133,8 @@ def test_held_out_scores_are_the_fitted_models_scores_without_keeping_it(
     """Calibration's scores, grouped or in one call, are those of the model `train_linear` fits."""
     from plaza.nlu import intent_classifier as ic
 
-    rng = np.random.default_rng(3)
     n_classes, per_class, n_features = 7, 30, 40
-    centres = rng.normal(size=(n_classes, n_features))
-    rows = np.vstack(
-        [centres[k] + rng.normal(scale=1.5, size=(per_class, n_features)) for k in range(n_classes)]
-    )
-    x = csr_matrix(np.maximum(rows, 0.0))
-    labels = [f"intent{k}" for k in range(n_classes)]
-    y = [labels[k] for k in range(n_classes) for _ in range(per_class)]
+    x, y, labels = _clusters(3, n_classes, per_class, n_features)
     train = [i for i in range(len(y)) if i % 3 and y[i] != "intent6"]  # one class absent from the fold
     test = [i for i in range(len(y)) if not i % 3]
     options = FitOptions("svm", 1.0, None, 0)
