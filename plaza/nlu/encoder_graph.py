@@ -28,8 +28,9 @@ class BuildError(Exception):
     """What the user is told when the graph cannot be built."""
 
 
-def build_quantized_graph(folder: Path, cache: Path, target: Path) -> None:
-    """Write the int8 graph of the BERT encoder in `folder` to `target`, inside `cache`."""
+def build_quantized_graph(folder: Path, target: Path) -> None:
+    """Write the int8 graph of the BERT encoder in `folder` to `target` (its folder is the cache)."""
+    cache = target.parent
     try:
         import onnx  # noqa: F401, PLC0415 - the [embeddings] extra; _write_quantized uses it
     except ImportError:
@@ -80,9 +81,9 @@ def _quiet_logging() -> Iterator[None]:
 
 
 def main(argv: list[str]) -> int:
-    folder, cache, target = (Path(a) for a in argv)
+    folder, target = (Path(a) for a in argv)
     try:
-        build_quantized_graph(folder, cache, target)
+        build_quantized_graph(folder, target)
     except BuildError as exc:
         sys.stderr.write(f"{exc}\n")
         return 1

@@ -125,7 +125,7 @@ def fitted_blocks(
         groups = class_groups(len(labels), n_features)
         if len(groups) > 1:
             for g in groups:
-                yield fit_class_group(x, yi, g, c=options.c, seed=options.seed, tol=options.tol)
+                yield fit_class_group(x, yi, g, options)
             return
     yield _fit_all(x, yi, len(labels), options)
 
@@ -205,9 +205,7 @@ class GroupWeights:
     bias: F32Array
 
 
-def fit_class_group(
-    x: Any, yi: I64Array, classes: range, *, c: float, seed: int, tol: float = 1e-4
-) -> GroupWeights | None:
+def fit_class_group(x: Any, yi: I64Array, classes: range, options: FitOptions) -> GroupWeights | None:
     """One-vs-rest linear SVMs for `classes` only, in one liblinear call.
 
     The group's classes keep their labels and every other example is one "rest" label;
@@ -223,7 +221,7 @@ def fit_class_group(
         return None
     rest = len(classes)
     local = np.where(inside, yi - classes.start, rest)
-    clf = LinearSVC(C=c, random_state=seed, max_iter=5000, tol=tol)
+    clf = LinearSVC(C=options.c, random_state=options.seed, max_iter=5000, tol=options.tol)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(x, local)

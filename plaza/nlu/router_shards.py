@@ -230,6 +230,8 @@ class ShardedRouter:
             self._bias[k, : len(labels)] = shard.classifier.bias
         if not self._is_bot.any():
             raise ValueError("a sharded router needs a bot among its shards' labels")
+        # the shards with a sentence encoder (under `auto` some may have one and others not)
+        self._encoded = [k for k, shard in enumerate(self.shards) if shard.projection is not None]
         self._index = (
             SharedKeyIndex(
                 self.shards[0].config.key_extractor(),
@@ -254,10 +256,11 @@ class ShardedRouter:
                 probs[k, : len(self.labels[k])] = shard.intent_probabilities(text, tokens)
             return probs
         scores = self._bias.copy()
-        embedding = self.shards[0].embed(text)
-        if embedding is not None:
-            for k, shard in enumerate(self.shards):
-                scores[k, : len(self.labels[k])] = shard.prior_scores(embedding)
+        if self._encoded:
+            embedding = self.shards[self._encoded[0]].embed(text)
+            assert embedding is not None
+            for k in self._encoded:
+                scores[k, : len(self.labels[k])] = self.shards[k].prior_scores(embedding)
         self._index.add_scores(tokens, scores)
         return softmax(scores / self._temperatures[:, None], 1.0)
 
@@ -296,11 +299,11 @@ class ShardedRouter:
 
 
 def _can_share_features(shards: Sequence[IntentEntityModel]) -> bool:
-    """Whether the shards describe a message by the same keys: one feature setup and no hints."""
+    """Whether the shards describe a message by the same keys and the same embedding, if any.
+
+    One feature setup, no hints, and one sentence encoder among the shards that have one.
+    """
     first = shards[0].config
-    same = all(
-        s.config.key_settings() == first.key_settings()
-        and s.config.sentence_encoder == first.sentence_encoder
-        for s in shards
-    )
-    return same and not any(s.reads_hints for s in shards)
+    same_keys = all(s.config.key_settings() == first.key_settings() for s in shards)
+    encoders = {s.config.sentence_encoder for s in shards} - {None}
+    return same_keys and len(encoders) <= 1 and not any(s.reads_hints for s in shards)

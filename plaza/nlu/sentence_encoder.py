@@ -198,20 +198,19 @@ def _quantized_graph(folder: Path, config: dict[str, Any]) -> Path:
     ):
         key.update(part.encode())
     key.update(header)
-    cache = encoder_cache_dir()
-    target = cache / f"minilm-{key.hexdigest()[:16]}.onnx"
+    target = encoder_cache_dir() / f"minilm-{key.hexdigest()[:16]}.onnx"
     if not target.is_file():
-        build_in_child(folder, cache, target)
+        build_in_child(folder, target)
     return target
 
 
-def build_in_child(folder: Path, cache: Path, target: Path) -> None:
+def build_in_child(folder: Path, target: Path) -> None:
     """Run `encoder_graph.build_quantized_graph` in a fresh interpreter; its errors become ours."""
     package_root = str(Path(__file__).resolve().parents[2])  # importable even from a plain checkout
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     done = subprocess.run(
-        [sys.executable, "-m", "plaza.nlu.encoder_graph", str(folder), str(cache), str(target)],
+        [sys.executable, "-m", "plaza.nlu.encoder_graph", str(folder), str(target)],
         env=env,
         capture_output=True,
         text=True,

@@ -70,11 +70,12 @@ def train_model(
     docs = [extractor.extract(tokens, h.extras) for tokens, h in prepared]
     labels = sorted({e.intent for e in examples})
     y = [e.intent for e in examples]
-    gold = np.array([labels.index(v) for v in y], dtype=np.int64)
+    label_index = {label: i for i, label in enumerate(labels)}
+    gold = np.array([label_index[v] for v in y], dtype=np.int64)
     folds = stratified_folds(gold, config.calibration_folds, config.seed)
     # With out_of_scope examples the threshold is learned from them, and they are usually few
     # (CLINC150: 100 in 15,100): folds are scored until enough of them are in hand too.
-    oos_gold = labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in labels else -1
+    oos_gold = label_index.get(OUT_OF_SCOPE, -1)
     held_out = (
         []
         if folds is None or len(labels) == 1

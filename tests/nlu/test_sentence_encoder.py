@@ -367,3 +367,28 @@ def test_router_shards_with_the_encoder_give_each_shards_own_probabilities(encod
         for k, shard in enumerate(router.shards):
             own = shard.intent_probabilities(text, tokens)
             np.testing.assert_allclose(probs[k, : len(own)], own, atol=1e-5)
+
+
+@needs_encoder
+def test_router_shards_with_and_without_the_encoder_still_share_one_index(encoder_cache: Path) -> None:
+    """Under `auto` some shards may keep the encoder and others not: they are still scored as one."""
+    del encoder_cache
+    from plaza.nlu.router_shards import ShardedRouter, router_shards
+    from plaza.nlu.tokenizer import tokenize
+
+    data = restaurant_taxi_data(with_oos=False)
+    messages: dict[str, list[str]] = {}
+    for example in data.examples:
+        messages.setdefault(example.intent, []).append(example.text)
+    shards = router_shards(messages, shard_bots=2)
+    assert len(shards) > 2
+    plain = replace(ENCODER, sentence_encoder=None)
+    models = [IntentEntityModel.train(s.training, ENCODER if k % 2 else plain) for k, s in enumerate(shards)]
+    router = ShardedRouter(models)
+    assert router._index is not None
+    for text in ("i need a cab from the opera to bastille", "hello", ""):
+        tokens = tokenize(text)
+        probs = router._probabilities(text, tokens)
+        for k, shard in enumerate(router.shards):
+            own = shard.intent_probabilities(text, tokens)
+            np.testing.assert_allclose(probs[k, : len(own)], own, atol=1e-5)
