@@ -19,6 +19,9 @@ import numpy.typing as npt
 
 __all__ = [
     "FitOptions",
+    "dense_held_out_scores",
+    "fuse",
+    "train_dense",
     "GroupWeights",
     "LinearModel",
     "assemble",
@@ -79,6 +82,50 @@ def train_linear(x: Any, y: Sequence[str], labels: Sequence[str], options: FitOp
     if first is not None and first.classes == range(len(labels)):  # one call: its arrays are the model
         return LinearModel(labels, first.weights, first.bias)
     return assemble(labels, x.shape[1], itertools.chain([first], blocks))
+
+
+def train_dense(x: Any, y: Sequence[str], labels: Sequence[str], options: FitOptions) -> LinearModel:
+    """`train_linear` for dense features of a few hundred dimensions (the sentence embedding).
+
+    The SVM is fitted by Newton's method (`dense_svm.py`): the same optimum as liblinear's, about
+    four times faster on such data, without random visiting order.
+    """
+    if options.loss != "svm" or len(labels) == 1:
+        return train_linear(x, y, labels, options)
+    from plaza.nlu.dense_svm import fit_dense_ovr  # noqa: PLC0415 - training only
+
+    index = {lab: i for i, lab in enumerate(labels)}
+    yi = np.array([index[v] for v in y], dtype=np.int64)
+    class_weight = None
+    if options.class_weight == "balanced":  # scikit-learn's rule: n / (classes present × count)
+        counts = np.bincount(yi, minlength=len(labels)).astype(np.float64)
+        class_weight = yi.shape[0] / (np.count_nonzero(counts) * np.maximum(counts, 1.0))
+    weights, bias = fit_dense_ovr(
+        np.asarray(x), yi, len(labels), options.c, class_weight=class_weight, tol=options.tol
+    )
+    return LinearModel(labels, weights, bias)
+
+
+def dense_held_out_scores(
+    x: Any, y: Sequence[str], test_rows: Callable[[], Any], labels: Sequence[str], options: FitOptions
+) -> F32Array:
+    """`held_out_scores` of `train_dense` (its model is small: scored whole)."""
+    model = train_dense(x, y, labels, options)
+    rows = np.asarray(test_rows(), dtype=np.float32)
+    out: F32Array = rows @ model.weights + model.bias
+    return out
+
+
+def fuse(sparse: LinearModel, dense: LinearModel, weight: float) -> LinearModel:
+    """One model over [sparse features, dense features] whose scores are sparse + weight × dense.
+
+    So a parse still computes one product, and the saved format is that of one linear model.
+    """
+    n_sparse = sparse.weights.shape[0]
+    weights = np.empty((n_sparse + dense.weights.shape[0], len(sparse.labels)), dtype=np.float32)
+    weights[:n_sparse] = sparse.weights
+    weights[n_sparse:] = dense.weights * np.float32(weight)
+    return LinearModel(sparse.labels, weights, sparse.bias + np.float32(weight) * dense.bias)
 
 
 def held_out_scores(

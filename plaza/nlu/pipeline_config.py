@@ -19,7 +19,7 @@ __all__ = [
     "check_sentence_encoder",
 ]
 
-MODEL_VERSION = "plaza-nlu-4"
+MODEL_VERSION = "plaza-nlu-5"
 """Bumped whenever training or parsing changes behaviour: part of the fingerprint and the saved format."""
 
 SENTENCE_ENCODERS = {"minilm": ("en",)}
@@ -67,8 +67,11 @@ class PipelineConfig:
     """`"minilm"`: a pretrained sentence embedding joins the features (the `[embeddings]` extra).
     `"auto"`: the same, for large enough data, when the extra is installed and a held-out fold
     shows it helps; otherwise the model has none (`encoder_choice.py`)."""
-    sentence_encoder_weight: float = 3.0
-    """Scale of the embedding block against the sparse blocks (each of unit norm)."""
+    sentence_encoder_weight: float = 1.5
+    """The embedding has a classifier of its own; a message's scores are the sparse classifier's plus
+    this times the embedding's (late fusion, chosen on Banking77's training CV: docs/nlu.md)."""
+    sentence_encoder_c: float = 2.0
+    """The regularisation constant C of the embedding's SVM."""
     sentence_encoder_dims: int = 0
     """Project the embedding on its first principal axes (fitted on the training messages); 0 keeps
     all of them.  128 fits 40 % faster with a third of the dense block, but lost 0.3 points on Banking77's
@@ -79,10 +82,10 @@ class PipelineConfig:
     a bot of a few hundred examples trains in a fraction of a second, and its process need not
     load onnxruntime (0.3 s, about 180 MB) to decide; `minilm` turns it on regardless."""
     sentence_encoder_auto_max_work: int = 2_000_000
-    """`auto` leaves the encoder out when labels × examples × fits is above this: each fit with the
-    embedding block is slow (Banking77: 77 × 10,003 × 2 fits = 1.5 million, 17–21 s of training on
-    2 cores; a CLINC150-sized set is 4.6 million, and a stand-in of it with 4 fits took 60 s and
-    707 MB)."""
+    """`auto` leaves the encoder out when labels × examples × fits is above this: training with the
+    encoder costs the encoding (1 ms a message) and the fits (Banking77: 77 × 10,003 × 2 fits = 1.5
+    million, 17–19 s of training on 2 cores; a CLINC150-sized stand-in is 4.9 million, and took
+    42.6 s and 616 MB with `minilm` forced)."""
     # intent classifier
     intent_loss: str = "svm"
     intent_c: float = 1.0

@@ -19,11 +19,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from scipy.sparse import csr_matrix, hstack
 
 from plaza.nlu.embedding_projection import EmbeddingProjection
 from plaza.nlu.model import IntentEntityModel, ModelError, PipelineConfig, fingerprint
-from plaza.nlu.training import _append_dense
 from plaza.nlu.wordpiece import WordPiece
 from tests.nlu.model_data import restaurant_taxi_data
 
@@ -98,19 +96,6 @@ def test_projection_without_dims_only_scales() -> None:
     p = EmbeddingProjection.fit(x, 0, 2.0)
     assert np.allclose(p.apply(x), 2 * x)
     assert p.dims == 4
-
-
-def test_dense_columns_are_appended_exactly_as_hstack_would() -> None:
-    rng = np.random.default_rng(1)
-    values = rng.random((7, 11)) * (rng.random((7, 11)) < 0.3)
-    values[3] = 0  # an empty row
-    sparse = csr_matrix(values, dtype=np.float32)
-    dense = rng.random((7, 3)).astype(np.float32)
-    indptr, indices, values = _append_dense(
-        sparse.indptr.astype(np.int64), sparse.indices.astype(np.int32), sparse.data, 11, dense
-    )
-    ours = csr_matrix((values, indices, indptr), shape=(7, 14))
-    assert np.array_equal(ours.toarray(), hstack([sparse, csr_matrix(dense)]).toarray())
 
 
 def test_unknown_encoder_is_a_config_error() -> None:
