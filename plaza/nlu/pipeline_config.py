@@ -75,7 +75,7 @@ class PipelineConfig:
     sentence_encoder_dims: int = 0
     """Project the embedding on its first principal axes (fitted on the training messages); 0 keeps
     all of them.  128 fits 40 % faster with a third of the dense block, but lost 0.3 points on Banking77's
-    5-fold CV (92.60 against 92.88 %)."""
+    5-fold CV (92.60 against 92.88 %, with one SVM over both blocks)."""
     sentence_encoder_auto_min_examples: int = 500
     """`auto` considers the encoder only for data this large.  Not for lack of evidence (data under
     3,000 examples is scored on every fold, and the sign test weighs what it gets) but for cost:
@@ -85,7 +85,7 @@ class PipelineConfig:
     """`auto` leaves the encoder out when labels × examples × fits is above this: training with the
     encoder costs the encoding (1 ms a message) and the fits (Banking77: 77 × 10,003 × 2 fits = 1.5
     million, 17–19 s of training on 2 cores; a CLINC150-sized stand-in is 4.9 million, and took
-    42.6 s and 616 MB with `minilm` forced)."""
+    42.6–43.5 s and 608–616 MB with `minilm` forced: `bench/nlu/many_intents.py`)."""
     # intent classifier
     intent_loss: str = "svm"
     intent_c: float = 1.0
