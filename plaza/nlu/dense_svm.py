@@ -14,9 +14,9 @@ The objective is liblinear's L2-regularised L2-loss SVM with the bias as a featu
     min_w  ½‖w‖² + C Σᵢ sᵢ · max(0, 1 − yᵢ w·xᵢ)²
 
 with yᵢ = ±1 for one class against the rest and sᵢ the class weight of the class's own examples
-(1 for the rest, as in liblinear).  It is
-piecewise quadratic: the Newton step uses the Hessian of the examples inside the margin
-(I + 2C Σ_active sᵢ xᵢxᵢᵀ), and the step length is found exactly along the step.
+(1 for the rest, as in liblinear).  It is piecewise quadratic: the Newton step uses the Hessian
+of the examples inside the margin (I + 2C Σ_active sᵢ xᵢxᵢᵀ), and the step length is found
+exactly along the step.
 """
 
 from __future__ import annotations
