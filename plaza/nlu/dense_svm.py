@@ -48,7 +48,8 @@ def fit_dense_ovr(
     """Weights `(dims, n_labels)` and bias `(n_labels,)` of one-vs-rest squared-hinge SVMs.
 
     `class_weight[k]` multiplies C for class k's own examples in its problem against the rest,
-    the rest keeping C (liblinear's one-vs-rest `weighted_C`).  A class stops when its
+    the rest keeping C (liblinear's one-vs-rest `weighted_C`).  With two classes present there
+    is one problem, as in liblinear, each side weighted by its own class weight.  A class stops when its
     gradient's norm falls below `tol` times its norm at zero, times the smaller side's share of
     the examples (liblinear's rule for its primal solver).  Classes absent from `yi` get zero
     weights and `ABSENT_BIAS`.  Classes are solved `block` at a time, so one product with the
@@ -67,6 +68,18 @@ def fit_dense_ovr(
         chol = np.linalg.cholesky(_hessian(xb, np.ones(n), c)).astype(np.float64)
     weights = np.zeros((dims + 1, n_labels), dtype=np.float64)
     classes = np.flatnonzero(present)
+    if classes.shape[0] == 2:
+        # Two classes are one problem for liblinear, the second class positive, each side's C
+        # weighted by its class weight; scikit-learn's single row becomes ±half (as
+        # `intent_classifier` stores it), so the two scores differ by w·x, not 2 w·x.
+        negative, positive = classes
+        y = np.where(yi == positive, 1.0, -1.0)[:, None]
+        s = np.ones_like(y)
+        if class_weight is not None:
+            s = np.where(y > 0, class_weight[positive], class_weight[negative])  # (chol is None)
+        w = _solve_block(xb, y, s, c, chol, tol, max_iter)[:, 0]
+        weights[:, positive], weights[:, negative] = w / 2, -w / 2
+        classes = classes[:0]
     for start in range(0, classes.shape[0], block):
         ks = classes[start : start + block]
         y = np.where(yi[:, None] == ks[None, :], 1.0, -1.0)

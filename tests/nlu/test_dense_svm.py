@@ -88,6 +88,25 @@ def test_balanced_class_weights_match_liblinears() -> None:
     model = train_dense(x, [labels[i] for i in yi], labels, options)
     ref = _liblinear(x, yi, 1.0, class_weight="balanced")
     assert np.allclose(model.weights, ref.coef_.T, atol=1e-3)
+    assert np.allclose(model.bias, ref.intercept_, atol=1e-3)
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced"])
+def test_two_classes_are_one_problem_as_in_liblinear(class_weight: str | None) -> None:
+    # scikit-learn keeps one row for two classes; the model stores it as ±half (`_fit_all`)
+    x, yi = _clusters(400, 10, 2, seed=6)
+    keep = (yi == 1) | (np.arange(400) % 4 == 0)  # class 0 is rare, so balanced weights matter
+    x, yi = x[keep], yi[keep]
+    labels = ["a", "b"]
+    y = [labels[i] for i in yi]
+    options = FitOptions("svm", 1.0, class_weight, seed=0, tol=1e-10)
+    dense = train_dense(x, y, labels, options)
+    ref = _liblinear(x, yi, 1.0, class_weight=class_weight)
+    assert np.allclose(dense.weights[:, 1], ref.coef_[0] / 2, atol=1e-3)
+    assert np.allclose(dense.weights[:, 0], -ref.coef_[0] / 2, atol=1e-3)
+    assert dense.bias[1] == pytest.approx(ref.intercept_[0] / 2, abs=1e-3)
+    sparse = train_linear(csr_matrix(x), y, labels, options)  # liblinear's dual, same objective
+    assert np.allclose(dense.weights, sparse.weights, atol=2e-3)
 
 
 def test_fused_scores_are_sparse_plus_weighted_dense() -> None:
