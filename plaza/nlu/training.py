@@ -140,7 +140,11 @@ def train_model(
     encoder_check: EncoderCheck | None = None
     # One BLAS thread per fit: the workers are the parallelism.  Otherwise OpenBLAS's threads
     # (numpy's and scipy's pools, spinning while they wait) fight liblinear's for the cores
-    # (Banking77 with the encoder: 22.7 s of training instead of 18.0 s).
+    # (Banking77 with the encoder: 22.7 s of training instead of 18.0 s).  The limit reaches
+    # only libraries already loaded: scikit-learn's liblinear calls scipy's OpenBLAS, hence the
+    # import here (not at the top: its 20 MB would sit on the features stage's peak).
+    import sklearn.svm  # noqa: PLC0415, F401 - training only
+
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(
         max_workers=max(1, config.n_jobs)
     ) as pool:
@@ -163,7 +167,7 @@ def train_model(
                 else:
                     final_dense, projection, encoder = None, None, None
                 del fused
-            del cv_sets
+            del cv_sets, feature_sets
             # An example whose intent was absent from its fold's training part (an intent with one
             # or two examples) says nothing about calibration: it would only push T up.
             cv, cv_gold = cv[seen], gold[seen]
