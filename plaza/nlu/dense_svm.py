@@ -79,12 +79,12 @@ def fit_dense_ovr(
             s = np.where(y > 0, class_weight[positive], class_weight[negative])  # (chol is None)
         w = _solve_block(xb, y, s, c, chol, tol, max_iter)[:, 0]
         weights[:, positive], weights[:, negative] = w / 2, -w / 2
-        classes = classes[:0]
-    for start in range(0, classes.shape[0], block):
-        ks = classes[start : start + block]
-        y = np.where(yi[:, None] == ks[None, :], 1.0, -1.0)
-        s = np.ones_like(y) if class_weight is None else np.where(y > 0, class_weight[ks][None, :], 1.0)
-        weights[:, ks] = _solve_block(xb, y, s, c, chol, tol, max_iter)
+    else:
+        for start in range(0, classes.shape[0], block):
+            ks = classes[start : start + block]
+            y = np.where(yi[:, None] == ks[None, :], 1.0, -1.0)
+            s = np.ones_like(y) if class_weight is None else np.where(y > 0, class_weight[ks][None, :], 1.0)
+            weights[:, ks] = _solve_block(xb, y, s, c, chol, tol, max_iter)
     bias = np.where(present, weights[dims], ABSENT_BIAS)
     return weights[:dims].astype(np.float32), bias.astype(np.float32)
 

@@ -19,17 +19,18 @@ import numpy.typing as npt
 
 __all__ = [
     "FitOptions",
-    "dense_held_out_scores",
-    "fuse",
-    "train_dense",
     "GroupWeights",
     "LinearModel",
     "assemble",
     "class_groups",
+    "dense_held_out_scores",
     "fit_class_group",
     "fitted_blocks",
+    "fuse",
     "held_out_scores",
+    "label_indices",
     "softmax",
+    "train_dense",
     "train_linear",
 ]
 
@@ -58,6 +59,12 @@ def softmax(scores: F32Array, temperature: float) -> F32Array:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     out: F32Array = e / e.sum(axis=-1, keepdims=True)
     return out
+
+
+def label_indices(y: Sequence[str], labels: Sequence[str]) -> I64Array:
+    """Each example's label as its index in `labels`."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    return np.array([index[v] for v in y], dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +101,7 @@ def train_dense(x: Any, y: Sequence[str], labels: Sequence[str], options: FitOpt
         return train_linear(x, y, labels, options)
     from plaza.nlu.dense_svm import fit_dense_ovr  # noqa: PLC0415 - training only
 
-    index = {lab: i for i, lab in enumerate(labels)}
-    yi = np.array([index[v] for v in y], dtype=np.int64)
+    yi = label_indices(y, labels)
     class_weight = None
     if options.class_weight == "balanced":  # scikit-learn's rule: n / (classes present × count)
         counts = np.bincount(yi, minlength=len(labels)).astype(np.float64)
@@ -166,8 +172,7 @@ def fitted_blocks(
             range(1), np.zeros((n_features, 1), dtype=np.float32), np.zeros(1, dtype=np.float32)
         )
         return
-    index = {lab: i for i, lab in enumerate(labels)}
-    yi = np.array([index[v] for v in y], dtype=np.int64)
+    yi = label_indices(y, labels)
     if options.loss == "svm" and options.class_weight is None:
         groups = class_groups(len(labels), n_features)
         if len(groups) > 1:

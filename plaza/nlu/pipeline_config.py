@@ -64,7 +64,8 @@ class PipelineConfig:
     intent_value_hints: bool = True
     """Known entity values found in the message (`gz:<type>`) are intent features too."""
     sentence_encoder: str | None = None
-    """`"minilm"`: a pretrained sentence embedding joins the features (the `[embeddings]` extra).
+    """`"minilm"`: a pretrained sentence embedding has a classifier of its own, whose scores join the
+    sparse classifier's (the `[embeddings]` extra).
     `"auto"`: the same, for large enough data, when the extra is installed and a held-out fold
     shows it helps; otherwise the model has none (`encoder_choice.py`)."""
     sentence_encoder_weight: float = 1.5
