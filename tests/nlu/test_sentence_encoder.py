@@ -331,44 +331,21 @@ def test_an_unwritable_cache_is_a_clear_error(tmp_path: Path, monkeypatch: pytes
         sentence_encoder.open_sentence_encoder("minilm")
 
 
-@needs_encoder
-def test_router_shards_with_the_encoder_give_each_shards_own_probabilities(encoder_cache: Path) -> None:
-    """The shared index adds the sparse scores to each shard's embedding prior."""
-    del encoder_cache
-    from plaza.nlu.router_shards import ShardedRouter, router_shards
+def _restaurant_taxi_shards() -> list[Any]:
+    """The restaurant/taxi intents as bots, in shards of two."""
+    from plaza.nlu.router_shards import router_shards
+
+    messages: dict[str, list[str]] = {}
+    for example in restaurant_taxi_data(with_oos=False).examples:
+        messages.setdefault(example.intent, []).append(example.text)
+    return router_shards(messages, shard_bots=2)
+
+
+def _assert_each_shard_keeps_its_probabilities(models: list[IntentEntityModel]) -> None:
+    """The router's shared index gives each shard the probabilities it gives on its own."""
+    from plaza.nlu.router_shards import ShardedRouter
     from plaza.nlu.tokenizer import tokenize
 
-    data = restaurant_taxi_data(with_oos=False)
-    messages: dict[str, list[str]] = {}
-    for example in data.examples:
-        messages.setdefault(example.intent, []).append(example.text)
-    shards = router_shards(messages, shard_bots=2)
-    assert len(shards) > 1
-    router = ShardedRouter([IntentEntityModel.train(s.training, ENCODER) for s in shards])
-    assert router._index is not None
-    for text in ("i need a cab from the opera to bastille", "hello", ""):
-        tokens = tokenize(text)
-        probs = router._probabilities(text, tokens)
-        for k, shard in enumerate(router.shards):
-            own = shard.intent_probabilities(text, tokens)
-            np.testing.assert_allclose(probs[k, : len(own)], own, atol=1e-5)
-
-
-@needs_encoder
-def test_router_shards_with_and_without_the_encoder_still_share_one_index(encoder_cache: Path) -> None:
-    """Under `auto` some shards may keep the encoder and others not: they are still scored as one."""
-    del encoder_cache
-    from plaza.nlu.router_shards import ShardedRouter, router_shards
-    from plaza.nlu.tokenizer import tokenize
-
-    data = restaurant_taxi_data(with_oos=False)
-    messages: dict[str, list[str]] = {}
-    for example in data.examples:
-        messages.setdefault(example.intent, []).append(example.text)
-    shards = router_shards(messages, shard_bots=2)
-    assert len(shards) > 2
-    plain = replace(ENCODER, sentence_encoder=None)
-    models = [IntentEntityModel.train(s.training, ENCODER if k % 2 else plain) for k, s in enumerate(shards)]
     router = ShardedRouter(models)
     assert router._index is not None
     for text in ("i need a cab from the opera to bastille", "hello", ""):
@@ -377,3 +354,23 @@ def test_router_shards_with_and_without_the_encoder_still_share_one_index(encode
         for k, shard in enumerate(router.shards):
             own = shard.intent_probabilities(text, tokens)
             np.testing.assert_allclose(probs[k, : len(own)], own, atol=1e-5)
+
+
+@needs_encoder
+def test_router_shards_with_the_encoder_give_each_shards_own_probabilities(encoder_cache: Path) -> None:
+    """The shared index adds the sparse scores to each shard's embedding prior."""
+    del encoder_cache
+    shards = _restaurant_taxi_shards()
+    assert len(shards) > 1
+    _assert_each_shard_keeps_its_probabilities([IntentEntityModel.train(s.training, ENCODER) for s in shards])
+
+
+@needs_encoder
+def test_router_shards_with_and_without_the_encoder_still_share_one_index(encoder_cache: Path) -> None:
+    """Under `auto` some shards may keep the encoder and others not: they are still scored as one."""
+    del encoder_cache
+    shards = _restaurant_taxi_shards()
+    assert len(shards) > 2
+    plain = replace(ENCODER, sentence_encoder=None)
+    models = [IntentEntityModel.train(s.training, ENCODER if k % 2 else plain) for k, s in enumerate(shards)]
+    _assert_each_shard_keeps_its_probabilities(models)
