@@ -132,6 +132,19 @@ def test_save_load_round_trip(model: IntentEntityModel, tmp_path: Path) -> None:
     assert not any(n.endswith((".pkl", ".pickle")) for n in names)
 
 
+
+def test_training_with_one_job_is_reproducible_byte_for_byte(tmp_path: Path) -> None:
+    """`n_jobs: 1` is the documented way to a reproducible model (liblinear's random generator
+    is shared by the fits that `n_jobs: 2` runs side by side)."""
+    config = replace(FAST, n_jobs=1)
+    for name in ("first", "second"):
+        IntentEntityModel.train(restaurant_taxi_data(), config).save(tmp_path / name)
+    names = sorted(p.name for p in (tmp_path / "first").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "second").iterdir())
+    assert any(n.startswith("crf-") for n in names)
+    for name in names:
+        assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes(), name
+
 def test_load_errors(tmp_path: Path, model: IntentEntityModel) -> None:
     with pytest.raises(ModelError):
         IntentEntityModel.load(tmp_path / "missing")
