@@ -338,24 +338,33 @@ def _train_in_subprocesses(
     with tempfile.TemporaryDirectory(prefix="plaza-crf-") as tmp:
         pending = list(enumerate(jobs))
         running: list[tuple[subprocess.Popen[bytes], str, Path, int]] = []
-        while pending or running:
-            while pending and len(running) < n_jobs:
-                index, (key, items, algorithm, params) = pending.pop(0)
-                spec = json.dumps({"algorithm": algorithm, "params": params})
-                data, out = Path(tmp) / f"{index}.jsonl", Path(tmp) / f"{index}.crfsuite"
-                with data.open("w", encoding="utf-8") as fh:
-                    fh.writelines(json.dumps([f, lab], ensure_ascii=False) + "\n" for f, lab in items)
-                cmd = [sys.executable, "-m", "plaza.nlu.crf_worker", spec, str(data), str(out)]
-                proc = subprocess.Popen(
-                    cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_child_env()
-                )
-                running.append((proc, key, out, len(items)))
-            proc, key, out, size = running.pop(0)
-            _, err = proc.communicate()
-            if proc.returncode != 0:
-                raise RuntimeError(f"CRF training worker failed: {err.decode(errors='replace')[-2000:]}")
-            models[key] = out.read_bytes()
-            done += size
-            if progress is not None:
-                progress(done / total)
+        try:
+            while pending or running:
+                while pending and len(running) < n_jobs:
+                    index, (key, items, algorithm, params) = pending.pop(0)
+                    spec = json.dumps({"algorithm": algorithm, "params": params})
+                    data, out = Path(tmp) / f"{index}.jsonl", Path(tmp) / f"{index}.crfsuite"
+                    with data.open("w", encoding="utf-8") as fh:
+                        fh.writelines(json.dumps([f, lab], ensure_ascii=False) + "\n" for f, lab in items)
+                    cmd = [sys.executable, "-m", "plaza.nlu.crf_worker", spec, str(data), str(out)]
+                    proc = subprocess.Popen(
+                        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_child_env()
+                    )
+                    running.append((proc, key, out, len(items)))
+                proc, key, out, size = running[0]
+                _, err = proc.communicate()
+                running.pop(0)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"CRF training worker failed: {err.decode(errors='replace')[-2000:]}")
+                models[key] = out.read_bytes()
+                done += size
+                if progress is not None:
+                    progress(done / total)
+        finally:
+            # Ctrl-C, or a failed worker: the others' results would never be read.
+            for proc, *_ in running:
+                proc.kill()
+                proc.wait()
+                if proc.stderr is not None:
+                    proc.stderr.close()
     return models

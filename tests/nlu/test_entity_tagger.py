@@ -1,5 +1,12 @@
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
 from plaza.nlu.entity_tagger import (
     CrfSettings,
     CrfTagger,
@@ -155,6 +162,27 @@ def test_parallel_training_in_worker_processes(monkeypatch: object) -> None:
     toks = tokenize("a cab to nice now")
     marks: list[list[str]] = [[] for _ in toks]
     assert parallel.tag(toks, marks, "taxi") == serial.tag(toks, marks, "taxi")
+
+
+def test_a_failed_worker_stops_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their models would never be read: they are killed, not left running after training fails."""
+    import plaza.nlu.entity_tagger as et
+
+    monkeypatch.setattr(et, "PARALLEL_MIN_SEQUENCES", 1)
+    started: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    def worker(cmd: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        script = "import time; time.sleep(60)" if started else "import sys; sys.exit('bad training data')"
+        proc = real_popen([sys.executable, "-c", script], **kwargs)
+        started.append(proc)
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", worker)
+    with pytest.raises(RuntimeError, match="bad training data"):
+        CrfTagger.train(_city_rows(), CrfSettings(max_iterations=30, window=1), n_jobs=2)
+    assert len(started) == 2
+    assert started[1].returncode == -signal.SIGKILL
 
 
 def test_training_plan_leaves_lbfgs_when_labels_make_it_slow() -> None:

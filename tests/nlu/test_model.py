@@ -5,6 +5,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from plaza.nlu import training
 from plaza.nlu.model import IntentEntityModel, ModelError, ModelOutput, PipelineConfig, fingerprint
 from plaza.nlu.training import held_out_folds
 from plaza.nlu.types import OUT_OF_SCOPE, EntitySpan, Example, RegexFeature, TrainingData
@@ -256,6 +258,24 @@ def test_shared_crf_mode() -> None:
     assert set(model.tagger.models) == {"*"}
     out = model.parse("find me a greek place for dinner")
     assert [(e.entity, e.text) for e in out.entities] == [("cuisine", "greek")]
+
+
+def test_a_failing_fit_stops_training_without_the_queued_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C or an error in one fit must not wait for every queued fit to run first."""
+    calls: list[int] = []
+
+    def failing_fit(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) > 1:
+            time.sleep(0.3)  # a real fit takes time: training sees the first failure meanwhile
+        raise MemoryError("a held-out fit ran out of memory")
+
+    monkeypatch.setattr(training, "held_out_scores", failing_fit)
+    with pytest.raises(MemoryError, match="held-out fit"):
+        IntentEntityModel.train(restaurant_taxi_data(), replace(FAST, n_jobs=1, calibration_folds=6))
+    # Six held-out fits were queued behind the final fit.  The one worker may take the next
+    # before training sees the first one fail; the rest are dropped (all six ran before).
+    assert 1 <= len(calls) <= 2
 
 
 def test_held_out_folds_stop_once_enough_scores_are_in_hand() -> None:
