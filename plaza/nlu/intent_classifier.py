@@ -167,12 +167,16 @@ def fitted_blocks(
     classes at a time (`class_groups`), so only one group's weights are held.
     """
     n_features = x.shape[1]
-    if len(labels) == 1:
-        yield GroupWeights(
-            range(1), np.zeros((n_features, 1), dtype=np.float32), np.zeros(1, dtype=np.float32)
-        )
-        return
     yi = label_indices(y, labels)
+    present = np.unique(yi)
+    if present.shape[0] == 1:
+        # One intent to learn from: a bot with a single intent, or a calibration fold whose
+        # training part holds only one of two (the other's lone example is held out).  The
+        # solvers refuse one class; the model is that class, whatever the message.
+        bias = np.full(len(labels), -1e3, dtype=np.float32)
+        bias[present[0]] = 0.0
+        yield GroupWeights(range(len(labels)), np.zeros((n_features, len(labels)), dtype=np.float32), bias)
+        return
     if options.loss == "svm" and options.class_weight is None:
         groups = class_groups(len(labels), n_features)
         if len(groups) > 1:

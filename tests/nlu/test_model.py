@@ -192,6 +192,17 @@ def test_single_intent_and_empty_text() -> None:
     assert out.entities == ()
 
 
+@pytest.mark.parametrize("common", ["greet", OUT_OF_SCOPE])
+def test_two_intents_one_with_a_single_example(common: str) -> None:
+    """Its example is held out of one calibration fold, whose training part has one intent."""
+    texts = ["hello there", "hi", "good morning", "hey you", "hello friend"]
+    data = TrainingData(examples=[Example(t, common) for t in texts] + [Example("bye now", "goodbye")])
+    model = IntentEntityModel.train(data, FAST)
+    assert set(model.intents) == {common, "goodbye"}
+    assert model.parse("bye now").intent.name == "goodbye"
+    assert model.parse("hello there").intent.name == common
+
+
 def test_no_examples_is_an_error() -> None:
     with pytest.raises(ModelError, match="no training examples"):
         IntentEntityModel.train(TrainingData())
