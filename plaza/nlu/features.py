@@ -186,11 +186,17 @@ class KeyExtractor:
         return DocKeys(np.concatenate(groups), blocks)
 
     def _pairs(self, n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-        """Index pairs (i < j <= i + window) for n words, cached per n."""
+        """Index pairs (i < j <= i + window) for n words, ordered by i then j, cached per n.
+
+        Built from the window, not filtered out of every pair: a message of 20,000 words asked
+        `np.triu_indices` for 1.5 GiB.
+        """
         hit = self._pair_index.get(n)
         if hit is None:
-            i, j = np.triu_indices(n, k=1)
-            near = (j - i) <= self.pair_window
+            w = self.pair_window
+            i = np.repeat(np.arange(n), w)
+            j = i + np.tile(np.arange(1, w + 1), n)
+            near = j < n
             hit = (i[near], j[near])
             if n <= 512:
                 self._pair_index[n] = hit

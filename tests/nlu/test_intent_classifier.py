@@ -44,6 +44,23 @@ def test_extractor_blocks_and_cache() -> None:
     assert pairs == set(again.keys[again.blocks == BLOCK_PAIR].tolist())  # pairs ignore order
 
 
+@pytest.mark.parametrize("window", [1, 3, 6])
+def test_word_pairs_are_those_within_the_window(window: int) -> None:
+    ex = KeyExtractor(word_ngrams=1, char_min=2, char_max=2, pair_window=window)
+    for n in range(12):
+        i, j = np.triu_indices(n, k=1)
+        near = (j - i) <= window
+        got_i, got_j = ex._pairs(n)
+        assert got_i.tolist() == i[near].tolist()
+        assert got_j.tolist() == j[near].tolist()
+
+
+def test_a_very_long_message_has_linearly_many_pairs() -> None:
+    ex = KeyExtractor(word_ngrams=1, char_min=2, char_max=3, pair_window=6)
+    doc = ex.extract(tokenize("pay " + "bob " * 20_000))
+    assert (doc.blocks == BLOCK_PAIR).sum() == 20_001 * 6 - (1 + 2 + 3 + 4 + 5 + 6)  # fewer near the end
+
+
 def test_tfidf_vectors_are_block_normalised_and_ignore_unknown_keys() -> None:
     ex = KeyExtractor(word_ngrams=1, char_min=2, char_max=3)
     docs = [ex.extract(tokenize(t)) for t in ["book a table", "order a taxi", "book a taxi"]]
