@@ -18,6 +18,7 @@ An annotation whose value differs from its surface text also records a synonym
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 
+logger = logging.getLogger(__name__)
+
+
 class TrainingDataError(ValueError):
     """Malformed training data; the message names the source and, when known, the line (1-based)."""
 
@@ -50,6 +54,7 @@ class TrainingDataError(ValueError):
 
 
 # Keys of other Rasa file kinds that may share a file with `nlu:`; they are not ours to read.
+# Any other key is skipped with a warning, as Rasa's schema accepts any key (`flows:`, …).
 _IGNORED_TOP_KEYS = frozenset(
     {
         "version",
@@ -182,9 +187,8 @@ def parse_yaml(text: str, *, source: str = "<string>") -> TrainingData:
             for item in value_node.value:
                 _read_nlu_item(item, data, source)
         elif key not in _IGNORED_TOP_KEYS:
-            raise TrainingDataError(
-                f"unknown top-level key {key!r} (expected `nlu`)", source=source, line=_line(key_node)
-            )
+            where = _line(key_node)
+            logger.warning("%s:%d: top-level key %r skipped (only `nlu` is read)", source, where, key)
     return data
 
 
@@ -199,7 +203,7 @@ def _read_nlu_item(node: yaml.Node, data: TrainingData, source: str) -> None:
             line=_line(node),
         )
     kind = kinds[0]
-    name = _scalar(fields[kind], source, f"the {kind} name").strip()
+    name = _unicode(_scalar(fields[kind], source, f"the {kind} name").strip(), source, _line(fields[kind]))
     if not name:
         raise TrainingDataError(f"empty {kind} name", source=source, line=_line(fields[kind]))
     if "examples" not in fields:
@@ -236,31 +240,50 @@ def _example_lines(node: yaml.Node, source: str) -> Iterable[tuple[str, int]]:
             if not stripped:
                 continue
             if not stripped.startswith("-"):
-                raise TrainingDataError(
-                    f"example line must start with '- ': {stripped!r}", source=source, line=first + offset
+                # Rasa skips such a line with a warning (a `# comment` inside the block, say).
+                logger.warning(
+                    "%s:%d: line skipped: an example line starts with '- ': %r",
+                    source,
+                    first + offset,
+                    stripped,
                 )
+                continue
             text = stripped[1:].strip()
             if not text:
                 raise TrainingDataError("empty example", source=source, line=first + offset)
-            yield text, first + offset
+            yield _unicode(text, source, first + offset), first + offset
         return
     if isinstance(node, yaml.SequenceNode):
         for item in node.value:
             if isinstance(item, yaml.ScalarNode):
-                yield str(item.value).strip(), _line(item)
+                yield _unicode(str(item.value).strip(), source, _line(item)), _line(item)
             elif isinstance(item, yaml.MappingNode):
                 sub = {_scalar(k, source, "a key"): v for k, v in item.value}
                 if "text" not in sub:
                     raise TrainingDataError(
                         "an example given as a mapping needs `text`", source=source, line=_line(item)
                     )
-                yield _scalar(sub["text"], source, "`text`").strip(), _line(sub["text"])
+                text = _scalar(sub["text"], source, "`text`").strip()
+                yield _unicode(text, source, _line(sub["text"])), _line(sub["text"])
             else:
                 raise TrainingDataError(
                     "an example must be a string or a mapping with `text`", source=source, line=_line(item)
                 )
         return
     raise TrainingDataError("`examples` must be a `|` block or a list", source=source, line=_line(node))
+
+
+def _unicode(text: str, source: str, line: int) -> str:
+    """`text`, if it can be stored: a lone surrogate (escaped in JSON or YAML) cannot be encoded."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TrainingDataError(
+            f"invalid character {text[exc.start]!r} at position {exc.start} (a lone surrogate)",
+            source=source,
+            line=line,
+        ) from None
+    return text
 
 
 def _mapping(node: yaml.Node, source: str, what: str) -> list[tuple[yaml.Node, yaml.Node]]:
@@ -290,7 +313,7 @@ def load_jsonl(path: str | Path) -> TrainingData:
     """Read one example per line: `{"text", "intent", "entities": [{"start", "end", "entity", "value"}]}`."""
     p = Path(path)
     try:
-        with p.open(encoding="utf-8") as fh:
+        with p.open(encoding="utf-8-sig") as fh:  # a byte-order mark, as some editors write, is not data
             return parse_jsonl(fh, source=str(p))
     except (OSError, UnicodeDecodeError) as exc:
         raise TrainingDataError(f"cannot read file: {exc}", source=str(p)) from None
@@ -321,6 +344,8 @@ def _jsonl_example(obj: Any, source: str, line: int) -> tuple[Example, dict[str,
         raise TrainingDataError("`text` must be a non-empty string", source=source, line=line)
     if not isinstance(intent, str) or not intent.strip():
         raise TrainingDataError("`intent` must be a non-empty string", source=source, line=line)
+    _unicode(text, source, line)  # json.loads lets "\ud800" through
+    _unicode(intent, source, line)
     raw_entities = obj.get("entities", [])
     if raw_entities is None:
         raw_entities = []
@@ -347,18 +372,25 @@ def _jsonl_example(obj: Any, source: str, line: int) -> tuple[Example, dict[str,
             )
         if not isinstance(name, str) or not name:
             raise TrainingDataError("entity `entity` must be a non-empty string", source=source, line=line)
+        _unicode(name, source, line)
         surface = text[start:end]
-        value = ent.get("value", surface)
-        value = surface if value is None else str(value)
-        role, group = ent.get("role"), ent.get("group")
+        value, role, group = ent.get("value", surface), ent.get("role"), ent.get("group")
+        for key, field in (("value", value), ("role", role), ("group", group)):
+            if field is not None and (isinstance(field, bool) or not isinstance(field, str | int | float)):
+                raise TrainingDataError(
+                    f"entity `{key}` must be a string or a number, not {json.dumps(field)}",
+                    source=source,
+                    line=line,
+                )
+        value = surface if value is None else _unicode(str(value), source, line)
         spans.append(
             EntitySpan(
                 start,
                 end,
                 name,
                 value,
-                None if role is None else str(role),
-                None if group is None else str(group),
+                None if role is None else _unicode(str(role), source, line),
+                None if group is None else _unicode(str(group), source, line),
             )
         )
         if value != surface:

@@ -117,14 +117,13 @@ def test_empty_and_other_rasa_keys(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "line", "message"),
     [
-        ("nlu:\n- intent: greet\n  examples: |\n    - hi\n    hello\n", 5, "must start with '- '"),
         ('nlu:\n- intent: greet\n  examples: |\n    - hi\n    - [x]{"entity": }\n', 5, "invalid JSON"),
         ('nlu:\n- intent: greet\n  examples: |\n    - [x]{"role": "r"}\n', 4, 'needs an "entity"'),
         ("nlu:\n- intent: greet\n", 2, "has no `examples`"),
         ("nlu:\n- intent: greet\n  synonym: x\n  examples: |\n    - a\n", 2, "exactly one of"),
         ("nlu:\n  intent: greet\n", 2, "`nlu` must be a list"),
         ("nlu:\n- intent: a\n  examples: |\n    - x\n  bad: [unclosed\n", None, "invalid YAML"),
-        ("nlux:\n- intent: a\n", 1, "unknown top-level key"),
+        ('nlu:\n- intent: greet\n  examples:\n    - hi\n    - "x \\ud800"\n', 5, "lone surrogate"),
         ("nlu:\n- regex: r\n  examples: |\n    - a(b\n", 4, "invalid regex"),
         ("nlu:\n- intent: greet\n  examples: |\n    - \n", 4, "empty example"),
         ("- a\n- b\n", 1, "must be a mapping"),
@@ -141,6 +140,31 @@ def test_yaml_errors_name_file_and_line(content: str, line: int | None, message:
         assert str(err).startswith(f"intents/x.yml:{line}: ")
     else:
         assert err.line is not None
+
+
+def test_what_rasa_skips_is_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """Rasa 3 skips a block line without '- ' (a comment, say) and accepts any top-level key."""
+    content = (
+        "version: '3.1'\n"
+        "flows:\n  check_balance: {}\n"
+        "nlu:\n- intent: greet\n  examples: |\n    # English\n    - hi\n    hello\n    - hey\n"
+    )
+    with caplog.at_level("WARNING", logger="plaza.nlu.training_data"):
+        data = parse_yaml(content, source="intents/x.yml")
+    assert [e.text for e in data.examples] == ["hi", "hey"]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 3
+    assert warnings[0].startswith("intents/x.yml:2: top-level key 'flows' skipped")
+    assert warnings[1].startswith("intents/x.yml:7: line skipped")
+    assert warnings[1].endswith("'# English'")
+    assert warnings[2].startswith("intents/x.yml:9: line skipped")
+    assert warnings[2].endswith("'hello'")
+
+
+def test_jsonl_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_text('{"text": "hi", "intent": "greet"}\n', encoding="utf-8-sig")
+    assert load_jsonl(path).examples == [Example("hi", "greet")]
 
 
 def test_missing_file() -> None:
@@ -190,6 +214,18 @@ def test_jsonl(tmp_path: Path) -> None:
         ),
         ('{"text": "hi", "intent": "a", "entities": [{"start": "0", "end": 1, "entity": "x"}]}', "integers"),
         ('{"text": "hi", "intent": "a", "entities": [{"start": 0, "end": 1}]}', "`entity`"),
+        ('{"text": "\\ud800 x", "intent": "a"}', "lone surrogate"),
+        ('{"text": "hi", "intent": "a\\udfff"}', "lone surrogate"),
+        (
+            '{"text": "hi", "intent": "a", "entities": [{"start": 0, "end": 1, "entity": "x", '
+            '"value": {"a": 1}}]}',
+            'entity `value` must be a string or a number, not {"a": 1}',
+        ),
+        (
+            '{"text": "hi", "intent": "a", "entities": [{"start": 0, "end": 1, "entity": "x", '
+            '"role": ["r"]}]}',
+            "entity `role` must be",
+        ),
     ],
 )
 def test_jsonl_errors(line: str, message: str) -> None:
