@@ -66,11 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(func=_lazy("db_upgrade"))
 
     nlu = sub.add_parser("nlu", help="NLU tools").add_subparsers(dest="nlu_command", required=True)
-    ev = nlu.add_parser("eval", help="train on one JSONL file, evaluate on another")
-    ev.add_argument("--train", required=True, help="training JSONL: text, intent, entities per line")
-    ev.add_argument("--test", required=True, help="test JSONL, same shape")
+    ev = nlu.add_parser("eval", help="train on one data file, evaluate on another")
+    ev.add_argument(
+        "--train", required=True, help="training data: JSONL (text, intent, entities per line) or Rasa YAML"
+    )
+    ev.add_argument("--test", required=True, help="test data, JSONL or Rasa YAML (.yml, .yaml)")
     ev.add_argument("--report", default=None, help="folder for a readable report (per-intent scores, PNG)")
-    ev.add_argument("--lang", default=None, help="language of the data (en or fr); detected when not given")
+    ev.add_argument(
+        "--lang", default=None, choices=("en", "fr"), help="language of the data; detected when not given"
+    )
     ev.add_argument(
         "--config", default=None, help="pipeline options: a config.yml (its nlu.pipeline) or a mapping"
     )

@@ -27,7 +27,7 @@ from plaza.nlu.model import DEFAULT_CONFIG, IntentEntityModel
 from plaza.nlu.pipeline_config import AUTO_ENCODER, ModelError, PipelineConfig
 from plaza.nlu.sentence_encoder import INSTALL_HINT
 from plaza.nlu.sentence_encoder import is_installed as encoder_installed
-from plaza.nlu.training_data import TrainingDataError, load_jsonl
+from plaza.nlu.training_data import TrainingDataError, load_jsonl, load_yaml
 from plaza.nlu.types import OUT_OF_SCOPE, TrainingData
 
 __all__ = ["EvalResult", "Prediction", "evaluate", "pipeline_from_args", "run_from_args"]
@@ -201,10 +201,17 @@ def _err(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
+def load_eval_data(path: str) -> TrainingData:
+    """Rasa YAML for a `.yml`/`.yaml` file, JSONL for any other name (the evaluation format)."""
+    if Path(path).suffix.lower() in (".yml", ".yaml"):
+        return load_yaml(path)
+    return load_jsonl(path)
+
+
 def run_from_args(args: argparse.Namespace) -> int:
     try:
-        train = load_jsonl(args.train)
-        test = load_jsonl(args.test)
+        train = load_eval_data(args.train)
+        test = load_eval_data(args.test)
     except TrainingDataError as exc:
         _err(f"plaza nlu eval: error: {exc}")
         return 2

@@ -113,6 +113,31 @@ def test_malformed_line_exits_2(
     assert "Traceback" not in err
 
 
+def test_rasa_yaml_files_are_evaluated_as_they_are(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, _ = files
+    test = tmp_path / "nlu.yml"
+    test.write_text(
+        "version: '3.1'\nnlu:\n- intent: order_taxi\n  examples: |\n"
+        "    - i need a cab from [opera](location) to [bastille](location)\n"
+        "- intent: greet\n  examples: |\n    - hello\n",
+        encoding="utf-8",
+    )
+    assert main(["nlu", "eval", "--train", str(train), "--test", str(test)]) == 0
+    result = _last_json(capsys.readouterr().out)
+    assert result["n_test"] == 2
+    assert isinstance(result["entity_f1"], float)
+
+
+def test_unknown_language_exits_2(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    train, test = files
+    with pytest.raises(SystemExit) as exit_info:
+        main(["nlu", "eval", "--train", str(train), "--test", str(test), "--lang", "klingon"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'klingon'" in capsys.readouterr().err
+
+
 def test_empty_file_exits_2(
     files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
