@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,7 @@ __all__ = [
     "CrfSettings",
     "CrfTagger",
     "TaggedSpan",
+    "altered_spans",
     "bio_labels",
     "decode_bio",
     "sequence_features",
@@ -99,14 +100,44 @@ def decode_label(label: str) -> tuple[str, str | None, str | None]:
 def bio_labels(tokens: Sequence[Token], spans: Sequence[EntitySpan]) -> list[str]:
     """BIO labels: a token belongs to a span it overlaps (annotations are snapped to tokens)."""
     labels = ["O"] * len(tokens)
-    for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
-        inside = [i for i, t in enumerate(tokens) if t.start < span.end and t.end > span.start]
-        if not inside or any(labels[i] != "O" for i in inside):
-            continue  # empty or overlapping a previous span: a CRF labels each token once
+    for span, inside in _placed_spans(tokens, spans):
         label = encode_label(span.entity, span.role, span.group)
         for k, i in enumerate(inside):
             labels[i] = ("B-" if k == 0 else "I-") + label
     return labels
+
+
+def altered_spans(
+    tokens: Sequence[Token], spans: Sequence[EntitySpan]
+) -> tuple[list[EntitySpan], list[EntitySpan]]:
+    """The annotations `bio_labels` cannot keep as written: (widened, dropped).
+
+    Widened: the span starts or ends inside a word, and the tagger labels whole words.
+    Dropped: the span overlaps an earlier one (a CRF labels each token once).  Rasa's
+    tokenizers and CRF do the same, with a warning; training warns too.
+    """
+    placed = {id(span): inside for span, inside in _placed_spans(tokens, spans)}
+    widened, dropped = [], []
+    for span in spans:
+        inside = placed.get(id(span))
+        if inside is None:
+            dropped.append(span)
+        elif tokens[inside[0]].start != span.start or tokens[inside[-1]].end != span.end:
+            widened.append(span)
+    return widened, dropped
+
+
+def _placed_spans(
+    tokens: Sequence[Token], spans: Sequence[EntitySpan]
+) -> Iterator[tuple[EntitySpan, list[int]]]:
+    """Each span the tagger learns, with the indices of its tokens; longest first at one start."""
+    taken: set[int] = set()
+    for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
+        inside = [i for i, t in enumerate(tokens) if t.start < span.end and t.end > span.start]
+        if not inside or taken.intersection(inside):
+            continue  # empty or overlapping a previous span
+        taken.update(inside)
+        yield span, inside
 
 
 def decode_bio(labels: Sequence[str]) -> list[tuple[int, int, str]]:

@@ -7,6 +7,7 @@ pays for them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ import numpy.typing as npt
 from plaza.nlu.calibration import choose_threshold, fit_temperature
 from plaza.nlu.embedding_projection import EmbeddingProjection
 from plaza.nlu.encoder_choice import EncoderCheck, candidate_encoder, compare_held_out
-from plaza.nlu.entity_tagger import CrfTagger, bio_labels, sequence_features
+from plaza.nlu.entity_tagger import CrfTagger, altered_spans, bio_labels, sequence_features
 from plaza.nlu.features import HashedTfidf
 from plaza.nlu.gazetteer import Gazetteer, phrase_key
 from plaza.nlu.hints import LOOKUP_PREFIX, Hints, MessageHints
@@ -38,12 +39,14 @@ from plaza.nlu.memory import release_freed_memory
 from plaza.nlu.patterns import PatternSet
 from plaza.nlu.pipeline_config import AUTO_ENCODER, ModelError, PipelineConfig
 from plaza.nlu.tokenizer import Token, tokenize
-from plaza.nlu.types import OUT_OF_SCOPE, Example, TrainingData
+from plaza.nlu.types import OUT_OF_SCOPE, EntitySpan, Example, TrainingData
 
 if TYPE_CHECKING:
     from plaza.nlu.model import IntentEntityModel
 
 __all__ = ["cross_validated_scores", "held_out_folds", "stratified_folds", "train_model"]
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]
 F32Array = npt.NDArray[np.float32]
@@ -205,6 +208,7 @@ def train_model(
             for e, (tokens, h) in zip(examples, prepared, strict=True)
             if tokens
         ]
+        _warn_altered_annotations(examples, [tokens for tokens, _ in prepared])
         trained = CrfTagger.train(
             sequences, config.crf_settings(), n_jobs=config.n_jobs, progress=lambda f: report("entities", f)
         )
@@ -232,6 +236,35 @@ def train_model(
         synonyms=synonyms,
         entity_types=entity_types,
     )
+
+
+def _warn_altered_annotations(examples: Sequence[Example], tokens: Sequence[Sequence[Token]]) -> None:
+    """Say which entity annotations the tagger learns otherwise than written (`altered_spans`).
+
+    One warning per kind, with a count and the first case, so that large data does not flood
+    the log; the exact-span entity F1 of such annotations cannot reach 100 %.
+    """
+    widened: list[tuple[Example, EntitySpan]] = []
+    dropped: list[tuple[Example, EntitySpan]] = []
+    for example, example_tokens in zip(examples, tokens, strict=True):
+        cut, overlapping = altered_spans(example_tokens, example.entities)
+        widened += [(example, span) for span in cut]
+        dropped += [(example, span) for span in overlapping]
+    for found, what in (
+        (widened, "start or end inside a word; the tagger learns them as whole words"),
+        (dropped, "overlap an earlier annotation (or cover no word); the tagger does not learn them"),
+    ):
+        if found:
+            example, span = found[0]
+            surface = example.text[span.start : span.end]
+            logger.warning(
+                "%d entity annotation(s) %s, e.g. %r (%s) in %r",
+                len(found),
+                what,
+                surface,
+                span.entity,
+                example.text,
+            )
 
 
 @contextmanager

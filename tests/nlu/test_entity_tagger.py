@@ -10,6 +10,7 @@ import pytest
 from plaza.nlu.entity_tagger import (
     CrfSettings,
     CrfTagger,
+    altered_spans,
     bio_labels,
     decode_bio,
     decode_label,
@@ -51,6 +52,16 @@ def test_overlapping_spans_keep_the_first() -> None:
     toks = tokenize("new york city")
     labels = bio_labels(toks, [EntitySpan(0, 13, "city", "x"), EntitySpan(4, 8, "state", "york")])
     assert labels == ["B-city", "I-city", "I-city"]
+
+
+def test_altered_spans_are_those_the_tagger_cannot_learn_as_written() -> None:
+    toks = tokenize("call bobsmith in new york city")
+    cut = EntitySpan(5, 8, "name", "bob")  # inside "bobsmith"
+    city = EntitySpan(17, 30, "city", "new york city")
+    state = EntitySpan(21, 25, "state", "york")  # inside the city
+    assert altered_spans(toks, [cut, city, state]) == ([cut], [state])
+    assert altered_spans(toks, [city, EntitySpan(5, 13, "name", "bobsmith")]) == ([], [])
+    assert bio_labels(toks, [cut, city, state]) == ["O", "B-name", "O", "B-city", "I-city", "I-city"]
 
 
 def test_decode_bio_conlleval_convention() -> None:

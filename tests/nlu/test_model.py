@@ -203,6 +203,19 @@ def test_two_intents_one_with_a_single_example(common: str) -> None:
     assert model.parse("hello there").intent.name == common
 
 
+def test_training_warns_of_annotations_the_tagger_alters(caplog: pytest.LogCaptureFixture) -> None:
+    data = restaurant_taxi_data()
+    text = "a table at bobsmiths place"
+    data.examples.append(Example(text, "book_table", (EntitySpan(11, 14, "cuisine", "bob"),)))
+    with caplog.at_level("WARNING", logger="plaza.nlu.training"):
+        IntentEntityModel.train(data, FAST)
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning == (
+        "1 entity annotation(s) start or end inside a word; the tagger learns them as whole words, "
+        "e.g. 'bob' (cuisine) in 'a table at bobsmiths place'"
+    )
+
+
 def test_no_examples_is_an_error() -> None:
     with pytest.raises(ModelError, match="no training examples"):
         IntentEntityModel.train(TrainingData())
