@@ -138,7 +138,8 @@ BAD_REQUESTS = [
     ("a list", b'["hi"]', 400, "must be a JSON object"),
     ("missing sender", b'{"message": "hi"}', 400, "missing field 'sender'"),
     ("missing message", b'{"sender": "x"}', 400, "missing field 'message'"),
-    ("sender not a string", b'{"sender": 12, "message": "hi"}', 400, "'sender' must be a string"),
+    ("sender not a string", b'{"sender": 1.5, "message": "hi"}', 400, "'sender' must be a string"),
+    ("sender a boolean", b'{"sender": true, "message": "hi"}', 400, "'sender' must be a string"),
     ("message not a string", b'{"sender": "x", "message": {"a": 1}}', 400, "'message' must be a string"),
     ("empty message", b'{"sender": "x", "message": "   "}', 400, "must not be empty"),
     (
@@ -197,6 +198,18 @@ async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
     assert (await _count(plaza, Message), await _count(plaza, Conversation)) == before
     after = await _say(client, "x", "hello")
     assert after[0]["text"].startswith("Hello")
+
+
+async def test_a_numeric_sender_is_a_user_id_as_in_rasa(client: TestClient, plaza: Plaza) -> None:
+    numeric = await client.post(WEBHOOK, json={"sender": 12345, "message": "hello"})
+    assert numeric.status == 200
+    [reply] = await numeric.json()
+    assert reply["recipient_id"] == "12345"
+    assert reply["text"].startswith("Hello")
+    conversations = await _count(plaza, Conversation)
+    again = await _say(client, "12345", "hello")  # the same user as the string id
+    assert again[0]["recipient_id"] == "12345"
+    assert await _count(plaza, Conversation) == conversations
 
 
 async def test_model_parse_rejects_bad_input(client: TestClient) -> None:
