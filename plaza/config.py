@@ -7,6 +7,7 @@ Secrets and deployment choices come from the environment, never from committed f
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -30,14 +31,31 @@ class _Strict(BaseModel):
 class NLUSettings(_Strict):
     pipeline: dict[str, Any] = Field(default_factory=dict)
     """Overrides of `plaza.nlu.model.PipelineConfig` fields."""
-    fallback_threshold: float = 0.45
+    fallback_threshold: float = Field(0.45, ge=0, le=1, allow_inf_nan=False)
     """Below this intent confidence the bot asks a clarifying question instead of guessing."""
-    language_confidence: float = 0.8
+    language_confidence: float = Field(0.8, ge=0, le=1, allow_inf_nan=False)
     """A message switches the conversation's language only when detected at least this surely."""
     model_dir: str = ".plaza/models"
     router_shard_bots: int = Field(DEFAULT_SHARD_BOTS, ge=1)
     """Past this many bots (the concierge counts as one), the router is split into shards of about
     this many bots each, so changing a bot retrains only its shard (docs/nlu.md)."""
+
+    @field_validator("pipeline", mode="before")
+    @classmethod
+    def _pipeline(cls, v: Any) -> Any:
+        """`pipeline:` with every option commented out is YAML's null: no overrides.
+
+        A list is most likely a Rasa config's components, which Plaza has no use for: say so
+        rather than pydantic's "should be a valid dictionary".
+        """
+        if v is None:
+            return {}
+        if isinstance(v, list):
+            raise ValueError(
+                "Plaza's pipeline is a mapping of options (e.g. `pipeline: {intent_c: 0.5}`,"
+                " docs/nlu.md), not Rasa's list of components"
+            )
+        return v
 
 
 class StorageSettings(_Strict):
@@ -113,4 +131,20 @@ def load_config(app_dir: Path, environ: Mapping[str, str]) -> AppConfig:
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{path} is invalid:\n{exc}") from exc
+        raise ConfigError(f"{path} is invalid: {_problems(exc)}") from exc
+
+
+def _problems(exc: ValidationError) -> str:
+    """The validation errors on one line: each one's place in config.yml, what is wrong, the value.
+
+    pydantic's own text takes four lines a problem, with a type code and a web address the user
+    has no use for.
+    """
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] not in {"value_error", "missing"}:  # those say it, or have no value
+            message += f", got {reprlib.repr(error['input'])}"
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)

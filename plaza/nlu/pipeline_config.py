@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -126,6 +127,7 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         if self.sentence_encoder is not None:
             check_sentence_encoder(self.sentence_encoder)
+        check_ranges(self)
 
     def for_language(self, language: str) -> PipelineConfig:
         """The options for a model of `language`: a sentence encoder that was not trained on it is dropped.
@@ -202,3 +204,129 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     if not isinstance(value, expected):
         raise ModelError(f"NLU pipeline option {name!r} must be {expected.__name__}, got {value!r}")
     return value
+
+
+Rule = tuple[Callable[[Any], bool], str]
+"""A test an option's value must pass, and what it allows (for the error message)."""
+
+
+def _at_least(low: int | float) -> Rule:
+    if isinstance(low, float):
+        return (lambda v: math.isfinite(v) and v >= low), f"a finite number of at least {low:g}"
+    return (lambda v: v >= low), f"an integer of at least {low}"
+
+
+def _above(low: float) -> Rule:
+    return (lambda v: math.isfinite(v) and v > low), f"a finite number above {low:g}"
+
+
+def _between(low: int | float, high: int | float) -> Rule:
+    if isinstance(low, int):
+        return (lambda v: low <= v <= high), f"an integer from {low} to {high}"
+    return (lambda v: low <= v <= high), f"a number from {low:g} to {high:g}"
+
+
+def _one_of(*choices: str) -> Rule:
+    quoted = [repr(c) for c in choices]
+    allowed = quoted[-1] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return (lambda v: v in choices), allowed
+
+
+def _optional(rule: Rule, none_means: str) -> Rule:
+    check, allowed = rule
+    return (lambda v: v is None or check(v)), f"null ({none_means}) or {allowed}"
+
+
+CRF_ALGORITHMS = ("lbfgs", "l2sgd", "ap", "pa", "arow")
+"""crfsuite's training algorithms by their short names.  crfsuite also takes "LBFGS" or
+"passive-aggressive", but `entity_tagger` compares the short names (whether c1 and c2 apply,
+whether the passes shuffle the data), so an alias would not train as the name it stands for."""
+MAX_CALIBRATION_FOLDS = 10
+"""Past 10 folds a held-out model differs from the final one by less than a tenth of the data,
+so calibration gains nothing, while each fold holds fewer examples (n/k): the same
+`calibration_min_scores` costs more fits, and data of fewer than 2k examples is not calibrated
+at all (`training.stratified_folds`)."""
+MAX_SEED = 2**32 - 1
+"""scikit-learn's largest `random_state`."""
+
+_RANGES: dict[str, Rule] = {
+    # 1: unigrams only; features.py stops at trigrams, so 4 or more would silently mean 3
+    "word_ngrams": _between(1, 3),
+    "char_ngram_min": _at_least(1),
+    "char_ngram_max": _at_least(0),  # 0: no character n-grams (features.py)
+    "pair_window": _at_least(0),  # 0: no word pairs
+    "min_df": _at_least(1),
+    "pair_min_df": _at_least(1),
+    "word_weight": _at_least(0.0),  # 0 mutes a block
+    "char_weight": _at_least(0.0),
+    "pair_weight": _at_least(0.0),
+    "extra_weight": _at_least(0.0),
+    "sentence_encoder_weight": _at_least(0.0),
+    "sentence_encoder_c": _above(0.0),
+    "sentence_encoder_dims": _at_least(0),  # 0: every dimension
+    "sentence_encoder_auto_min_examples": _at_least(0),
+    "sentence_encoder_auto_max_work": _at_least(0),
+    "intent_loss": _one_of("svm", "logreg"),
+    "intent_c": _above(0.0),
+    "intent_tol": _above(0.0),
+    "class_weight": _optional(_one_of("balanced"), "every intent weighs the same"),
+    "calibration_min_scores": _at_least(0),  # 0: one fold is scored
+    "calibration_min_oos": _at_least(0),
+    "oos_threshold": _optional(_between(0.0, 1.0), "calibrated"),
+    "oos_false_rejection": _between(0.0, 1.0),
+    "crf_algorithm": _one_of(*CRF_ALGORITHMS),
+    "crf_c1": _at_least(0.0),
+    "crf_c2": _at_least(0.0),
+    "crf_max_iterations": _at_least(1),
+    "crf_window": _at_least(0),  # 0: a token's own features only
+    # infinite: always L-BFGS (bench/nlu/many_labels.py)
+    "crf_lbfgs_max_cost": ((lambda v: v >= 0), "a number of at least 0 (.inf: always L-BFGS)"),
+    "crf_fast_iterations": _at_least(1),
+    "n_jobs": _at_least(1),
+    "seed": _between(0, MAX_SEED),
+}
+"""The values each option allows: the others are booleans, or `sentence_encoder`
+(`check_sentence_encoder`).  `calibration_folds` is checked on its own (`_check_folds`)."""
+
+
+def check_ranges(config: PipelineConfig) -> None:
+    """Raise `ModelError` naming the first option whose value training could not use.
+
+    The types are `from_dict`'s concern; without these checks a bad value ended in a traceback
+    from scikit-learn, crfsuite or numpy in the middle of training, or was silently meaningless
+    (`oos_threshold: 2` made every message out of scope).
+    """
+    for name, (check, allowed) in _RANGES.items():
+        value = getattr(config, name)
+        if not check(value):
+            raise ModelError(f"NLU pipeline option {name!r} must be {allowed}, got {value!r}")
+    _check_folds(config.calibration_folds)
+    _check_char_ngrams(config.char_ngram_min, config.char_ngram_max)
+    _check_block_weights(config.block_weights())
+
+
+def _check_folds(folds: int) -> None:
+    """0 turns calibration off; one fold would hold nothing out (training treats it as 0)."""
+    if folds != 0 and not 2 <= folds <= MAX_CALIBRATION_FOLDS:
+        raise ModelError(
+            f"NLU pipeline option 'calibration_folds' must be 0 (no calibration) or from 2 to"
+            f" {MAX_CALIBRATION_FOLDS}, got {folds!r}"
+        )
+
+
+def _check_char_ngrams(low: int, high: int) -> None:
+    """A minimum above the maximum would leave no character n-gram, as `char_ngram_max: 0` says plainly."""
+    if high != 0 and low > high:
+        raise ModelError(
+            f"NLU pipeline option 'char_ngram_min' ({low}) must not exceed 'char_ngram_max' ({high});"
+            " char_ngram_max: 0 turns character n-grams off"
+        )
+
+
+def _check_block_weights(weights: tuple[float, float, float, float]) -> None:
+    """All four at 0 would leave the intent classifier no feature to read: every message one intent."""
+    if not any(weights):
+        raise ModelError(
+            "NLU pipeline options 'word_weight', 'char_weight', 'pair_weight' and 'extra_weight'"
+            " are all 0: at least one must be above 0"
+        )

@@ -207,6 +207,23 @@ def test_eval_takes_pipeline_options(
         (["--set", "intent_c=lots"], "'intent_c' must be float"),
         (["--set", "sentence_encoder=bert"], "unknown sentence_encoder 'bert'"),
         (["--config", "/nonexistent/config.yml"], "--config /nonexistent/config.yml"),
+        # out of range: these ended in a scikit-learn, crfsuite or numpy traceback
+        (["--set", "intent_c=0"], "'intent_c' must be a finite number above 0, got 0.0"),
+        (["--set", "intent_c=.nan"], "'intent_c' must be a finite number above 0, got nan"),
+        (["--set", "intent_loss=hinge"], "'intent_loss' must be 'svm' or 'logreg', got 'hinge'"),
+        (["--set", "oos_false_rejection=1.5"], "'oos_false_rejection' must be a number from 0 to 1, got 1.5"),
+        (["--set", "crf_algorithm=bogus"], "'crf_algorithm' must be 'lbfgs', 'l2sgd', 'ap', 'pa' or 'arow'"),
+        (["--set", "seed=-1"], "'seed' must be an integer from 0 to 4294967295, got -1"),
+        # ... or were silently meaningless
+        (["--set", "oos_threshold=2.0"], "'oos_threshold' must be null (calibrated) or a number from 0 to 1"),
+        (
+            ["--set", "calibration_folds=100"],
+            "'calibration_folds' must be 0 (no calibration) or from 2 to 10",
+        ),
+        (
+            ["--set", "char_ngram_min=6", "--set", "char_ngram_max=3"],
+            "'char_ngram_min' (6) must not exceed 'char_ngram_max' (3)",
+        ),
     ],
 )
 def test_bad_pipeline_options_exit_2(
@@ -215,9 +232,21 @@ def test_bad_pipeline_options_exit_2(
     train, test = files
     assert main(["nlu", "eval", "--train", str(train), "--test", str(test), *args]) == 2
     captured = capsys.readouterr()
+    assert captured.err.startswith("plaza nlu eval: error: ")
     assert message in captured.err
-    assert "Traceback" not in captured.err
+    assert captured.err.count("\n") == 1  # one line: no traceback
     assert captured.out == ""
+
+
+def test_a_config_file_is_range_checked(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, test = files
+    config = tmp_path / "config.yml"
+    config.write_text("nlu:\n  pipeline:\n    intent_tol: 0\n", encoding="utf-8")
+    assert main(["nlu", "eval", "--train", str(train), "--test", str(test), "--config", str(config)]) == 2
+    message = "NLU pipeline option 'intent_tol' must be a finite number above 0, got 0.0"
+    assert capsys.readouterr().err == f"plaza nlu eval: error: {message}\n"
 
 
 def test_eval_detects_the_data_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
