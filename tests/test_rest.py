@@ -254,3 +254,25 @@ async def test_a_huge_party_typed_in_the_booking_form_is_asked_again(client: Tes
         client, "olga", "2"
     )
 
+
+PAYLOAD_NUMBERS = ["1e20", "100000000000000000000", "9007199254740992", "NaN", "-Infinity", "1e400"]
+
+
+@pytest.mark.parametrize("raw", PAYLOAD_NUMBERS)
+async def test_a_payload_number_json_cannot_carry_is_refused_like_any_unusable_value(
+    client: TestClient, plaza: Plaza, raw: str
+) -> None:
+    """Like "people": "abc", and like the same digits typed: no entity, so the form asks again
+    (once a 500, and NaN or an infinity stored as null). The payload's text is kept as sent."""
+    assert any(
+        r.get("text") for r in await _say(client, "rita", f'/restaurant.book_table{{"people": {raw}}}')
+    )
+    assert "For how many people?" in await _say_text(client, "rita", "book Nonna Pierina tomorrow at 8pm")
+    pressed = f'/restaurant.inform{{"people": {raw}}}'
+    assert "For how many people?" in await _say_text(client, "rita", pressed)
+    table = table_of(Message)
+    rows = await plaza.db.read(
+        lambda c: c.execute(select(table.c.body).where(table.c.direction == "in").order_by(table.c.id)).all()
+    )
+    assert rows[-1][0]["text"] == pressed
+    assert "for 4 people?" in await _say_text(client, "rita", '/restaurant.inform{"people": 4}')
