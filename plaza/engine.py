@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ from plaza.clock import Clock
 from plaza.dialogue.events import UserUttered
 from plaza.dialogue.manager import DialogueManager
 from plaza.dialogue.state import ConversationState
-from plaza.errors import ConflictError
+from plaza.errors import ConflictError, UnstorableValue
 from plaza.messages import Inbound
 from plaza.messaging.locks import ConversationLocks
 from plaza.nlu.types import ParseResult
@@ -36,7 +36,7 @@ from plaza.storage.conversations import ConversationRef, find_or_create_conversa
 from plaza.storage.database import Database
 from plaza.storage.ids import ids
 from plaza.storage.staging import collect_staged_writes
-from plaza.storage.turns import StoredReply, TurnRecord, replies_to
+from plaza.storage.turns import StoredReply, TurnRecord, replies_to, storable_turn
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class Engine:
                 state = await self.state(ref.conversation_id)
                 try:
                     record, result = await self._run_turn(state, inbound, ref)
-                    await self._committer.commit(record)
+                    stored = await self._commit(record)
                 except ConflictError as exc:
                     log.info("turn on conversation %s retried: %s", ref.conversation_id, exc)
                     self._forget(ref.conversation_id)
@@ -102,11 +102,31 @@ class Engine:
                     self._forget(ref.conversation_id)
                     raise
                 state.version += 1
-                self._remember(state)
-                return result
+                if stored is record:
+                    self._remember(state)
+                    return result
+                # stored differs from memory (a value as its text): the next turn reads it back
+                self._forget(ref.conversation_id)
+                return replace(result, replies=stored.replies)
         raise ConflictError(
             f"conversation {ref.conversation_id}: gave up after {MAX_ATTEMPTS} conflicting attempts"
         )
+
+    async def _commit(self, record: TurnRecord) -> TurnRecord:
+        """Commit the turn; one holding a value storage cannot encode is stored with it as text.
+
+        The entry points refuse such values (extractors, button payloads), so this is a bug
+        upstream, logged as one; the user's turn is kept and answered all the same.
+        """
+        try:
+            await self._committer.commit(record)
+        except UnstorableValue as exc:
+            log.error("conversation %s: %s; the turn is stored with it as text", record.conversation_id, exc)
+        else:
+            return record
+        stored = storable_turn(record)
+        await self._committer.commit(stored)
+        return stored
 
     async def _run_turn(
         self, state: ConversationState, inbound: Inbound, ref: ConversationRef

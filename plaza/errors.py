@@ -8,7 +8,8 @@
     ├── NotFound               404
     ├── ConflictError          a concurrent change won: the turn is retried on fresh state
     │   └── CapacityExceeded   a staged seat reservation no longer fits
-    └── ActionError            an action failed; the user gets an apology, the turn is not lost
+    ├── ActionError            an action failed; the user gets an apology, the turn is not lost
+    └── UnstorableValue        a turn holds a value JSON storage cannot encode: stored as its text
 
 The HTTP layer maps these to statuses in exactly one place (`plaza.server.errors`).
 """
@@ -52,3 +53,12 @@ class CapacityExceeded(ConflictError):
 
 class ActionError(PlazaError):
     """An action raised or returned something invalid."""
+
+
+class UnstorableValue(PlazaError):
+    """A value orjson cannot encode (an int beyond 64 bits, a set...) reached storage.
+
+    Entry points refuse such values (the extractors never emit them, button payloads are
+    checked); meeting one at storage is a bug upstream, and the engine still stores the turn,
+    with the value as its text, rather than lose it.
+    """

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from plaza.bots import BotRuntime, runtime_of
-from plaza.dialogue.payload import parse_payload
+from plaza.dialogue.payload import exact_entities, parse_payload
 from plaza.dialogue.state import REOFFER, ConversationState
 from plaza.errors import UnknownPayload
 from plaza.messages import Inbound
@@ -153,7 +153,7 @@ class Router:
             intent_ranking=(score,),
             entities=tuple(
                 Entity(entity=k, value=v, start=0, end=0, text=str(v), extractor="payload")
-                for k, v in entities.items()
+                for k, v in exact_entities(entities).items()
             ),
             bot=None if bot == CONCIERGE else bot,
         )

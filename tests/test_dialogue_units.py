@@ -13,7 +13,7 @@ from plaza.dialogue.events import (
     UserUttered,
     event_from_dict,
 )
-from plaza.dialogue.payload import make_payload, parse_payload
+from plaza.dialogue.payload import exact_entities, make_payload, parse_payload
 from plaza.dialogue.slots import extract_slot_events
 from plaza.dialogue.state import MAX_OFFERED, BotState, ConversationState
 from plaza.domain import BotDomain, ResponseBook, fill
@@ -46,11 +46,26 @@ def test_payloads_round_trip_and_name_their_bot() -> None:
         ('/book["a list"]', "malformed"),
         ('/book{"a": 1', "malformed"),
         ("/book[1]", "malformed"),
+        ('/book{"people": ' + "9" * 5000 + "}", "invalid JSON"),  # past Python's 4,300 digits: a ValueError
     ],
 )
 def test_malformed_payloads_are_bad_input(text: str, problem: str) -> None:
     with pytest.raises(BadInput, match=problem):
         parse_payload(text)
+
+
+def test_payload_numbers_json_cannot_carry_exactly_are_no_entities() -> None:
+    """As the same digits typed are none: 1e20 is no party size, NaN would be stored as null."""
+    parsed = parse_payload(
+        '/book{"people": 1e20, "n": 100000000000000000000, "x": NaN, "y": [1, 1e400], "ok": 4}'
+    )
+    assert parsed is not None
+    assert exact_entities(parsed.entities) == {"ok": 4}
+    assert exact_entities({"most": 9007199254740991, "least": -9007199254740991, "f": 0.5}) == {
+        "most": 9007199254740991,
+        "least": -9007199254740991,
+        "f": 0.5,
+    }
 
 
 def test_events_serialise_to_rasa_wire_and_back() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -15,7 +16,7 @@ from plaza.app import Plaza
 from plaza.clock import FixedClock
 from plaza.messages import Inbound
 from plaza.storage import bookings as ledger
-from plaza.storage.models import Booking, table_of
+from plaza.storage.models import Booking, Message, table_of
 from plaza.testing.apps import TestApps
 from plaza.testing.databases import FreshDatabases
 
@@ -109,3 +110,30 @@ async def test_two_workers_share_a_conversation_without_losing_updates(databases
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_turn_holding_a_value_storage_cannot_encode_is_kept_and_answered(
+    plaza: Plaza, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Defence in depth: a connector (or an action) passing an int beyond 64 bits must not make the
+    turn a 500 that loses it. The entry points refuse such values; this one comes from a connector's
+    metadata, which no entry point checks. The turn is stored with the value as its exact digits."""
+    big = 2**70
+    inbound = Inbound(
+        channel="test",
+        channel_user_id="ida",
+        chat_id="ida",
+        text="hello",
+        language="en",
+        metadata={"order": big},
+    )
+    with caplog.at_level(logging.ERROR, logger="plaza.engine"):
+        result = await plaza.engine.handle(inbound)
+    assert result.replies[0].reply.text.startswith("Hello")
+    assert "$.metadata.order = 1180591620717411303424" in caplog.text
+    table = table_of(Message)
+    bodies = await plaza.db.read(
+        lambda c: [r[0] for r in c.execute(select(table.c.body).where(table.c.direction == "in"))]
+    )
+    assert bodies == [{"text": "hello", "metadata": {"order": str(big)}}]
+    assert "For which day?" in await tell(plaza, "ida", "book a table at Chez Anand")  # the state reads back

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from connectors.rest import RestConnector
 from plaza.app import Plaza
 from plaza.clock import FixedClock
+from plaza.nlu.types import unsafe_number
 from plaza.server.app import build_app
 from plaza.storage.models import Conversation, Delivery, Message, table_of
 from plaza.testing.apps import TestApps
@@ -44,6 +45,10 @@ async def _say(client: TestClient, sender: str, message: str, **metadata: str) -
     response = await client.post(WEBHOOK, json=body)
     assert response.status == 200, await response.text()
     return await response.json()
+
+
+async def _say_text(client: TestClient, sender: str, message: str) -> str:
+    return "\n".join(r.get("text", "") for r in await _say(client, sender, message))
 
 
 async def _count(plaza: Plaza, model: type) -> int:
@@ -224,3 +229,63 @@ async def test_model_parse_rejects_bad_input(client: TestClient) -> None:
         assert says in (await response.json())["error"]
     assert (await client.get(WEBHOOK)).status == 405
     assert (await client.get("/nowhere")).status == 404
+
+
+HUGE_NUMBERS = [
+    "a table for 100000000000000000000 people",
+    "my number is 12345678901234567890123",
+    "something under 99999999999999999999999 euros",
+    "18446744073709551616",
+    "une table pour cent milliards de milliards de personnes",
+    "dans 99999999999999999999 jours",
+    "in 9999 years",
+]
+
+
+@pytest.mark.parametrize("message", HUGE_NUMBERS)
+async def test_a_message_with_a_huge_number_is_answered_and_kept(
+    client: TestClient, plaza: Plaza, message: str
+) -> None:
+    """Once a 500 that lost the turn (orjson cannot store an int of 20 digits): now the number is
+    no entity, the bot answers as to any message, and the turn is stored."""
+    assert await _say(client, "nico", message)
+    table = table_of(Message)
+    rows = await plaza.db.read(lambda c: c.execute(select(table.c.direction, table.c.body)).all())
+    assert [body["text"] for direction, body in rows if direction == "in"] == [message]
+    assert any(direction == "out" for direction, _ in rows)
+    parse = await (await client.post("/model/parse", json={"text": message, "bot": "restaurant"})).json()
+    assert unsafe_number([e["value"] for e in parse["entities"]]) is None
+
+
+async def test_a_huge_party_typed_in_the_booking_form_is_asked_again(client: TestClient) -> None:
+    """2^64 typed when the form asks how many: once a 500 mid-form, now the question again."""
+    assert "For which day?" in await _say_text(client, "olga", "book a table at Chez Anand")
+    assert "At what time?" in await _say_text(client, "olga", "tomorrow")
+    assert "For how many people?" in await _say_text(client, "olga", "8pm")
+    assert "For how many people?" in await _say_text(client, "olga", "18446744073709551616")  # 2^64
+    assert "Shall I book Chez Anand, tomorrow at 8:00 pm, for 2 people?" in await _say_text(
+        client, "olga", "2"
+    )
+
+
+PAYLOAD_NUMBERS = ["1e20", "100000000000000000000", "9007199254740992", "NaN", "-Infinity", "1e400"]
+
+
+@pytest.mark.parametrize("raw", PAYLOAD_NUMBERS)
+async def test_a_payload_number_json_cannot_carry_is_refused_like_any_unusable_value(
+    client: TestClient, plaza: Plaza, raw: str
+) -> None:
+    """Like "people": "abc", and like the same digits typed: no entity, so the form asks again
+    (once a 500, and NaN or an infinity stored as null). The payload's text is kept as sent."""
+    assert any(
+        r.get("text") for r in await _say(client, "rita", f'/restaurant.book_table{{"people": {raw}}}')
+    )
+    assert "For how many people?" in await _say_text(client, "rita", "book Nonna Pierina tomorrow at 8pm")
+    pressed = f'/restaurant.inform{{"people": {raw}}}'
+    assert "For how many people?" in await _say_text(client, "rita", pressed)
+    table = table_of(Message)
+    rows = await plaza.db.read(
+        lambda c: c.execute(select(table.c.body).where(table.c.direction == "in").order_by(table.c.id)).all()
+    )
+    assert rows[-1][0]["text"] == pressed
+    assert "for 4 people?" in await _say_text(client, "rita", '/restaurant.inform{"people": 4}')

@@ -9,14 +9,23 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from plaza.dialogue.state import ConversationState
-from plaza.errors import CapacityExceeded, ConflictError
+from plaza.errors import CapacityExceeded, ConflictError, UnstorableValue
 from plaza.messages import Button, Reply
 from plaza.storage import bookings as ledger
+from plaza.storage.committer import TurnCommitter
 from plaza.storage.conversations import find_or_create_conversation, load_state
 from plaza.storage.database import Database
 from plaza.storage.ids import IdGenerator, ids
 from plaza.storage.models import CapacityUse, Delivery, EventRecord, Message, table_of
-from plaza.storage.turns import StoredReply, TurnRecord, commit_turn, mark_delivered, replies_to
+from plaza.storage.prepared import dumps, json_from_driver, storable
+from plaza.storage.turns import (
+    StoredReply,
+    TurnRecord,
+    commit_turn,
+    mark_delivered,
+    replies_to,
+    storable_turn,
+)
 
 NOW = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 
@@ -114,6 +123,55 @@ async def test_a_turn_commits_everything_or_nothing(db: Database) -> None:
         await db.write(lambda c: commit_turn(c, turn=doomed))
     assert await _count(db, Message) == 2
     assert (await db.read(lambda c: load_state(c, conv)))[1] == 1
+
+
+BIG = 2**70
+"""An int orjson cannot encode (beyond 64 bits): how a 20-digit number once turned a turn into a 500."""
+
+
+def test_dumps_names_where_an_unencodable_value_is_and_storable_keeps_its_digits() -> None:
+    value = {"slots": {"party_size": BIG, "ok": [1, 2.5]}, "events": [{"value": -BIG}]}
+    with pytest.raises(UnstorableValue, match=r"\$\.slots\.party_size = 1180591620717411303424"):
+        dumps(value)
+    stored = storable(value)
+    assert json_from_driver(dumps(stored)) == {
+        "slots": {"party_size": "1180591620717411303424", "ok": [1, 2.5]},
+        "events": [{"value": "-1180591620717411303424"}],
+    }
+    assert value["slots"]["party_size"] == BIG  # a copy: the caller's value is left as it was
+    assert storable({BIG: {1, 2}}) == {"1180591620717411303424": "{1, 2}"}
+    assert storable(10**5000)[:5] == "10000"  # past the 4,300 digits str(int) allows
+
+
+async def test_a_turn_holding_an_unencodable_value_writes_nothing(db: Database) -> None:
+    _, conv = await _conversation(db)
+    turn = _turn(conv, 0)
+    turn.events.append((None, {"event": "slot", "name": "party_size", "value": BIG}))
+    with pytest.raises(UnstorableValue, match=r"\$\.value = "):
+        await db.write(lambda c: commit_turn(c, turn=turn))
+    assert (await _count(db, Message), (await db.read(lambda c: load_state(c, conv)))[1]) == (0, 0)
+    await db.write(lambda c: commit_turn(c, turn=storable_turn(turn)))  # the engine's last resort
+    assert await _count(db, Message) == 2
+    assert (await db.read(lambda c: load_state(c, conv)))[1] == 1
+
+
+async def test_one_unencodable_turn_does_not_fail_the_others_of_its_group_commit(db: Database) -> None:
+    """The turns queued together share one transaction; the one that cannot be encoded fails alone."""
+    (_, good_conv), (_, bad_conv) = await _conversation(db, "gus"), await _conversation(db, "hal")
+    bad = _turn(bad_conv, 0)
+    bad.state = {"slots": {"party_size": BIG}}
+    committer = TurnCommitter(db)
+    committer.start()
+    try:
+        good_result, bad_result = await asyncio.gather(
+            committer.commit(_turn(good_conv, 0)), committer.commit(bad), return_exceptions=True
+        )
+    finally:
+        await committer.stop()
+    assert good_result is None
+    assert isinstance(bad_result, UnstorableValue)
+    assert (await db.read(lambda c: load_state(c, good_conv)))[1] == 1
+    assert (await db.read(lambda c: load_state(c, bad_conv)))[1] == 0
 
 
 async def test_duplicate_inbound_is_refused_and_its_replies_found(db: Database) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from plaza.errors import BadInput
+from plaza.nlu.types import unsafe_number
 
 _PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z0-9_.:-]+)(?:@[0-9.]+)?(?P<entities>\{.*\})?\s*$", re.DOTALL)
 
@@ -41,12 +43,26 @@ def parse_payload(text: str) -> Payload | None:
             decoded = json.loads(match.group("entities"))
         except json.JSONDecodeError as exc:
             raise BadInput(f"button payload {text[:80]!r} has invalid JSON entities: {exc.msg}") from exc
+        except ValueError as exc:  # an integer of more than 4,300 digits: Python refuses to convert it
+            raise BadInput(f"button payload {text[:80]!r} has invalid JSON entities: {exc}") from exc
         if not isinstance(decoded, dict):
             raise BadInput(f"button payload {text[:80]!r}: entities must be a JSON object")
         entities = decoded
     name = match.group("intent")
     bot, _, intent = name.rpartition(".")
     return Payload(bot=bot or None, intent=intent, entities=entities)
+
+
+def exact_entities(entities: Mapping[str, Any]) -> dict[str, Any]:
+    """The entities whose values hold no number JSON cannot carry exactly (`unsafe_number`).
+
+    `json.loads` accepts 1e20, 100000000000000000000, NaN and Infinity. No party, price or count
+    is that large, a JavaScript client would round it, and storage cannot encode the int (NaN it
+    would store as null): such a value is no entity, as the same digits typed are none. The bot
+    answers as it does to any unusable value ("people": "abc"), asking again; the payload's text,
+    stored with the turn, keeps what was sent.
+    """
+    return {name: value for name, value in entities.items() if unsafe_number(value) is None}
 
 
 def make_payload(intent: str, entities: dict[str, Any] | None = None, bot: str | None = None) -> str:

@@ -29,6 +29,29 @@ RANKING_SIZE = 10
 JSONValue = Any
 """A value that `json.dumps` accepts; entity values are kept JSON-ready."""
 
+MAX_SAFE_INTEGER = 2**53 - 1
+"""The largest integer every JSON client holds exactly (JavaScript's `Number.MAX_SAFE_INTEGER`).
+
+Beyond it a JavaScript client silently rounds (100000000000000000001 arrives as
+100000000000000000000), orjson (Plaza's storage encoder) refuses integers beyond 64 bits, and no
+quantity a user books, pays or counts is that large: entity values stay within ±MAX_SAFE_INTEGER."""
+
+
+def unsafe_number(value: JSONValue) -> int | float | None:
+    """The first number in `value` that JSON cannot carry exactly, or None when there is none.
+
+    Such a number is beyond ±MAX_SAFE_INTEGER, NaN or infinite; nested objects and lists are
+    searched too (a money value, a payload's list).
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return None if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else value  # NaN compares False
+    items = value.values() if isinstance(value, Mapping) else value if isinstance(value, list | tuple) else ()
+    for item in items:
+        found = unsafe_number(item)
+        if found is not None:
+            return found
+    return None
+
 
 @dataclass(frozen=True, slots=True)
 class Entity:

@@ -10,17 +10,17 @@ turn again on the fresh state.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from plaza.errors import ConflictError
+from plaza.errors import ConflictError, UnstorableValue
 from plaza.messages import Reply
 from plaza.storage.models import Conversation, Delivery, EventRecord, Message, table_of
-from plaza.storage.prepared import Prepared, insert_all
+from plaza.storage.prepared import Prepared, insert_all, storable
 from plaza.storage.staging import StagedWrite
 
 messages = table_of(Message)
@@ -176,7 +176,8 @@ def commit_turns(conn: Connection, *, turns: Sequence[TurnRecord]) -> list[BaseE
 
     A turn whose domain writes conflict is rolled back to its savepoint and reported (the engine
     re-runs it); the others commit. Anything else that fails (a tracker moved by another worker,
-    a re-delivered message) raises BatchFallback, and the caller commits the turns one by one.
+    a re-delivered message, a value orjson cannot encode) raises BatchFallback, and the caller
+    commits the turns one by one: one turn's failure never fails the others.
     """
     results: list[BaseException | None] = [None] * len(turns)
     for index, turn in enumerate(turns):
@@ -189,14 +190,32 @@ def commit_turns(conn: Connection, *, turns: Sequence[TurnRecord]) -> list[BaseE
         except (ConflictError, IntegrityError) as exc:
             conflict = exc if isinstance(exc, ConflictError) else ConflictError(f"domain write failed: {exc}")
             results[index] = conflict
+        except UnstorableValue as exc:
+            raise BatchFallback(str(exc)) from exc
     live = [t for t, r in zip(turns, results, strict=True) if r is None]
     try:
         for turn in live:
             _advance(conn, turn)
         _append(conn, live)
-    except (ConflictError, IntegrityError) as exc:
+    except (ConflictError, IntegrityError, UnstorableValue) as exc:
         raise BatchFallback(str(exc)) from exc
     return results
+
+
+def storable_turn(turn: TurnRecord) -> TurnRecord:
+    """The turn with every value orjson cannot encode written as its text (`storable`).
+
+    The engine's last resort when committing `turn` raised UnstorableValue: the user's message,
+    the replies, the events and the state are all kept, only that value's type changes. The
+    domain writes are the actions' own statements and are kept as they are.
+    """
+    return replace(
+        turn,
+        state=storable(turn.state),
+        inbound_body=storable(turn.inbound_body),
+        replies=[replace(r, reply=Reply.from_dict(storable(r.reply.to_dict()))) for r in turn.replies],
+        events=[(bot, storable(data)) for bot, data in turn.events],
+    )
 
 
 def replies_to(conn: Connection, channel: str, external_id: str) -> list[StoredReply] | None:

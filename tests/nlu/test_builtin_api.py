@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ import pytest
 
 from plaza.nlu import builtin
 from plaza.nlu.builtin import DIMENSIONS, extract
+from plaza.nlu.types import MAX_SAFE_INTEGER, unsafe_number
 
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
@@ -97,3 +99,48 @@ def test_results_do_not_depend_on_previous_calls() -> None:
 def test_warm_up() -> None:
     builtin.warm_up()
     assert extract("at 8pm", "en", NOW)[0].value == "2026-11-21T20:00:00+01:00"
+
+
+HUGE_NUMBERS = [
+    ("en", "a table for 100000000000000000000 people"),
+    ("en", "my number is 12345678901234567890123"),
+    ("en", "something under 99999999999999999999999 euros"),
+    ("en", "18446744073709551616"),
+    (
+        "en",
+        "we are 99999999999999999999, party of 99999999999999999999, 99999999999999999999 adults and 2 kids",
+    ),
+    ("en", "99999999999999999999 days, for 99999999999999999999 minutes, in 99999999999999999999 days"),
+    ("en", "$99999999999999999.99, ¥9007199254740992, 99999999999999999999 cents"),
+    ("en", "a thousand million million million, the 99999999999999999999999th"),
+    ("en", "1" + "0" * 400 + ".5"),  # a float would be infinite
+    ("fr", "cent milliards de milliards"),
+    ("fr", "une table pour cent milliards de milliards de personnes"),
+    ("fr", "nous serons 100000000000000000000, 1 000 000 000 000 000 000 000 €"),
+    (
+        "fr",
+        "dans 99999999999999999999 minutes, pendant 99999999999999999999 heures, le 12345678901234567890e",
+    ),
+    ("fr", "mille millions de millions d'euros, 1.000.000.000.000.000.000.000,50 €"),
+    ("xx", "100000000000000000000 pour 100000000000000000000 tonight"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), HUGE_NUMBERS)
+def test_no_entity_carries_a_number_json_cannot_hold_exactly(lang: str, text: str) -> None:
+    """Beyond ±(2^53 - 1) a JavaScript client rounds and orjson cannot store the int: no dimension
+    emits such a number (the message with it was an HTTP 500 once), and none raises."""
+    for entity in extract(text, lang, NOW):
+        assert unsafe_number(entity.value) is None, entity
+        assert unsafe_number(entity.additional_info) is None, entity
+
+
+def test_unsafe_number_finds_what_json_cannot_carry() -> None:
+    assert (
+        unsafe_number({"amount": MAX_SAFE_INTEGER, "from": "2026", "n": [-MAX_SAFE_INTEGER, 1.5, True]})
+        is None
+    )
+    assert unsafe_number([1, {"x": MAX_SAFE_INTEGER + 1}]) == MAX_SAFE_INTEGER + 1
+    assert unsafe_number(1e20) == 1e20
+    assert unsafe_number(-float("inf")) == -float("inf")
+    assert math.isnan(unsafe_number({"v": float("nan")}) or 0.0)

@@ -42,6 +42,27 @@ def test_phones(text: str, lang: str, span: str, value: str, country: str) -> No
 
 
 @pytest.mark.parametrize(
+    ("text", "lang", "span", "value", "country"),
+    [
+        ("ref 12345678901234567890, call 06 12 34 56 78", "fr", "06 12 34 56 78", "+33612345678", "33"),
+        (
+            "my number is +44 20 7946 0958, order 99999999999999999999",
+            "en",
+            "+44 20 7946 0958",
+            "+442079460958",
+            "44",
+        ),
+        ("0033612345678 (dossier 18446744073709551616)", "fr", "0033612345678", "+33612345678", "33"),
+    ],
+)
+def test_phones_beside_huge_numbers_are_unchanged(
+    text: str, lang: str, span: str, value: str, country: str
+) -> None:
+    """Phone numbers are strings: the range that numbers keep to (20 digits are no number) is not theirs."""
+    assert phones(text, lang) == [(span, value, text.index(span), country)]
+
+
+@pytest.mark.parametrize(
     ("text", "lang"),
     [
         ("2026-12-03", "en"),

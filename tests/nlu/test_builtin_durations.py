@@ -69,6 +69,20 @@ def test_not_durations(text: str, lang: str) -> None:
     assert durations(text, lang) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("99999999999999999999 days", "en"),
+        ("for 99999999999999999999 minutes", "en"),
+        ("99999999999999999999 years", "en"),
+        ("pendant 99999999999999999999 heures", "fr"),
+        ("300000000 ans", "fr"),  # past 2^53 seconds (285 million years)
+    ],
+)
+def test_durations_beyond_the_safe_integer_range_of_seconds_are_not_durations(text: str, lang: str) -> None:
+    assert durations(text, lang) == []
+
+
 def test_duration_values_are_ints() -> None:
     [(_, seconds, _, info)] = durations("1.5 hours", "en")
     assert isinstance(seconds, int)

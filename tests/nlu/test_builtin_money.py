@@ -87,3 +87,26 @@ def test_sub_minor_amounts_round_half_up() -> None:
 )
 def test_not_money(text: str, lang: str) -> None:
     assert money(text, lang) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("something under 99999999999999999999999 euros", "en"),
+        ("100000000000000000000 €", "fr"),
+        ("$90071992547409.92", "en"),  # 2^53 cents
+        ("¥9007199254740992", "en"),  # 2^53 yen (no minor unit)
+        ("1" + "0" * 30 + " euros", "fr"),  # past Decimal's 28 digits: quantize() raised
+    ],
+)
+def test_amounts_beyond_the_safe_integer_range_of_minor_units_are_not_money(text: str, lang: str) -> None:
+    assert money(text, lang) == []
+
+
+def test_the_largest_amount_in_minor_units_is_money() -> None:
+    assert money("$90071992547409.91", "en") == [
+        ("$90071992547409.91", {"amount": 9007199254740991, "currency": "USD"}, 0)
+    ]
+    assert money("¥9007199254740991", "en") == [
+        ("¥9007199254740991", {"amount": 9007199254740991, "currency": "JPY"}, 0)
+    ]

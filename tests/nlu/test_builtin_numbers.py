@@ -111,3 +111,40 @@ def test_ordinals(text: str, lang: str, expected: list[tuple[str, int, int]]) ->
 def test_a_second_is_not_an_ordinal() -> None:
     assert found("wait a second", "en", "ordinal") == []
     assert found("the second one", "en", "ordinal") == [("second", 2, 4)]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("100000000000000000000", "en"),
+        ("a table for 100000000000000000000 people", "en"),
+        ("my number is 12345678901234567890123", "en"),
+        ("100000000000000000000", "fr"),
+        ("18446744073709551616", "xx"),  # 2^64: past orjson's 64 bits
+        ("9007199254740992", "en"),  # 2^53: the first integer JSON clients round
+        ("1,000,000,000,000,000,000,000", "en"),
+        ("1 000 000 000 000 000 000 000", "fr"),
+        ("1.000.000.000.000.000.000.000", "fr"),
+        ("99999999999999999.99", "en"),  # as a float: 1e17
+        ("1" + "0" * 400 + ".5", "en"),  # as a float: infinite
+    ],
+)
+def test_numbers_beyond_the_safe_integer_range_are_not_numbers(text: str, lang: str) -> None:
+    assert found(text, lang) == []
+
+
+def test_the_largest_safe_integer_is_a_number() -> None:
+    assert found("9007199254740991", "en") == [("9007199254740991", 9007199254740991, 0)]
+    assert found("9 007 199 254 740 991", "fr") == [("9 007 199 254 740 991", 9007199254740991, 0)]
+
+
+def test_a_huge_number_leaves_the_others_alone() -> None:
+    text = "ref 12345678901234567890, a table for 4 at 8"
+    assert found(text, "en") == [("4", 4, 38), ("8", 8, 43)]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"), [("the 99999999999999999999999th", "en"), ("le 12345678901234567890e", "fr")]
+)
+def test_huge_ordinals_are_not_ordinals(text: str, lang: str) -> None:
+    assert found(text, lang, "ordinal") == []

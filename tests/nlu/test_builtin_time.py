@@ -356,6 +356,20 @@ def test_no_time(text: str, lang: str) -> None:
     assert times(text, lang) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("in 99999999999999999999 days", "en"),  # raised OverflowError
+        ("in 99999999 days", "en"),  # past year 9999
+        ("in 9999 years", "en"),
+        ("dans 99999999999999999999 minutes", "fr"),
+        ("dans 10000 ans", "fr"),
+    ],
+)
+def test_offsets_past_the_calendar_are_not_times(text: str, lang: str) -> None:
+    assert times(text, lang) == []
+
+
 def test_french_bare_a_number_is_not_a_clock_time() -> None:
     # "à 8" is also "we will be 8"; only "à 8h" / "à 8 heures" is a time
     [entity] = times("demain à 8", "fr")

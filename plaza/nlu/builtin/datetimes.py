@@ -326,7 +326,10 @@ def extract_times(doc: Doc, language: str, now: datetime) -> list[Entity]:
     items = _items(doc.folded, longest_first(atoms, lambda a: a.weak))  # a weak reading loses ties
     out: list[Entity] = []
     for group in _groups(doc.folded, items):
-        entity = _resolve(doc, group, now)
+        try:
+            entity = _resolve(doc, group, now)
+        except OverflowError:
+            continue  # past year 9999 ("in 99999999 days"): no calendar has it, so no time
         if entity is not None:
             out.append(entity)
     return out

@@ -28,7 +28,7 @@ from plaza.nlu.builtin._text import (
     trie_regex,
 )
 from plaza.nlu.builtin.numbers import LEXICONS, parse_number, word_number_pattern
-from plaza.nlu.types import Entity
+from plaza.nlu.types import MAX_SAFE_INTEGER, Entity
 
 UNIT_SECONDS: Final[Mapping[str, int]] = {
     "year": 365 * 86400,
@@ -177,8 +177,8 @@ class _Grammar:
             elif (mm := self.bare_minutes.match(folded, end)) is not None:
                 seconds += int(mm.group("mm")) * 60
                 end = mm.end()
-        if seconds != seconds.to_integral_value():
-            return None
+        if seconds != seconds.to_integral_value() or seconds > MAX_SAFE_INTEGER:
+            return None  # a fraction of a second, or beyond 285 million years: nothing anyone means
         return _make(m.start(), end, int(seconds), unit, amount, compact=compact)
 
 

@@ -31,7 +31,7 @@ from plaza.nlu.builtin.numbers import (
     parse_number,
     word_number_pattern,
 )
-from plaza.nlu.types import Entity
+from plaza.nlu.types import MAX_SAFE_INTEGER, Entity
 
 EXPONENTS: Final[Mapping[str, int]] = {"EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "CAD": 2, "AUD": 2, "JPY": 0}
 
@@ -119,6 +119,19 @@ def _amount(grammar: _Grammar, text: str) -> Decimal | None:
     return grammar.parse_amount(text)
 
 
+def _minor_units(value: Decimal, exponent: int) -> Decimal | None:
+    """The amount in whole minor units (rounded half-up); None beyond ±MAX_SAFE_INTEGER of them.
+
+    Past 90 trillion euros (in cents) an amount is no price anyone pays, and JSON would not carry
+    its integer exactly: it is no `money`, like a number that large is no `number`.
+    """
+    scaled = value * (10**exponent)
+    if abs(scaled) > MAX_SAFE_INTEGER + 1:  # checked first: quantize() fails past 28 digits
+        return None
+    rounded = scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return rounded if abs(rounded) <= MAX_SAFE_INTEGER else None
+
+
 def extract_money(doc: Doc, language: str) -> list[Entity]:
     """`money` entities: {"amount": minor units (int), "currency": ISO 4217 code}."""
     if _SYMBOL_CHARS.isdisjoint(doc.text) and doc.words.isdisjoint(_TRIGGERS):
@@ -149,7 +162,9 @@ def extract_money(doc: Doc, language: str) -> list[Entity]:
         if value is None or value <= 0:
             continue
         exponent = EXPONENTS[currency]
-        scaled = (value * (10**exponent)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        scaled = _minor_units(value, exponent)
+        if scaled is None:
+            continue
         decimal_text = str((Decimal(int(scaled)) / (10**exponent)).quantize(Decimal(1).scaleb(-exponent)))
         entity = make_entity(
             doc,

@@ -33,7 +33,7 @@ from plaza.nlu.builtin._text import (
     select_longest,
     trie_regex,
 )
-from plaza.nlu.types import Entity
+from plaza.nlu.types import MAX_SAFE_INTEGER, Entity
 
 Lexicon = Mapping[str, tuple[int, str]]
 """word -> (value, kind); kinds: unit, teen, tens, hundred, scale, dozen, article."""
@@ -268,8 +268,15 @@ def parse_decimal(text: str, lang: str | None) -> Decimal | None:
         return None
 
 
-def decimal_to_json(value: Decimal) -> int | float:
-    """An int when integral and written without decimals, else a float."""
+def decimal_to_json(value: Decimal) -> int | float | None:
+    """An int when integral and written without decimals, else a float; None beyond ±MAX_SAFE_INTEGER.
+
+    No one counts or books 10^20 of anything: such digits are a reference or a joke, and as a
+    number JSON would not carry them exactly (orjson refuses the int; a float or a JavaScript
+    client rounds it). They stay in the message text, and are no `number`.
+    """
+    if not value.is_finite() or abs(value) > MAX_SAFE_INTEGER:
+        return None
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent >= 0:
         return int(value)
@@ -393,9 +400,10 @@ def extract_numbers(doc: Doc, language: str) -> list[Entity]:
     if doc.has_digit:
         lang = language if language in LEXICONS else None
         for m in _DIGITS_RE.finditer(doc.folded):
-            value = parse_decimal(m.group(), lang)
+            parsed = parse_decimal(m.group(), lang)
+            value = None if parsed is None else decimal_to_json(parsed)
             if value is not None:
-                entity = make_entity(doc, "number", decimal_to_json(value), m.start(), m.end())
+                entity = make_entity(doc, "number", value, m.start(), m.end())
                 candidates.append(Candidate(m.start(), m.end(), entity, priority=1))
     if not doc.words.isdisjoint(_NUMBER_WORDS):
         for code in langs:

@@ -11,7 +11,7 @@ by the gap (03:30), as a clock would.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta, tzinfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +72,14 @@ def _valid(year: int, month: int, day: int) -> date | None:
 
 
 def add_months(d: date, months: int) -> date:
+    """`d` moved by `months`, the day clamped to the month's end.
+
+    Past year 9999 ("in 9999 years") it raises OverflowError, as date arithmetic does.
+    """
     index = d.year * 12 + d.month - 1 + months
     year, month = divmod(index, 12)
+    if not MINYEAR <= year <= MAXYEAR:
+        raise OverflowError(f"year {year} is out of range")
     for day in range(d.day, 27, -1):
         candidate = _valid(year, month + 1, day)
         if candidate is not None:
