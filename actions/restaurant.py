@@ -840,13 +840,13 @@ def bookable_party_size(dispatcher: CollectingDispatcher, value: Any, r: Restaur
         dispatcher.utter_message(response="utter_party_size_not_number")
         return None
     size = int(value)
-    limit = r.max_party_size if r is not None else MAX_PARTY
-    if size > limit:
+    if r is None:
+        if size > MAX_PARTY:  # no restaurant yet: no name or phone to give
+            dispatcher.utter_message(response="utter_party_size_too_large", max=MAX_PARTY)
+            return None
+    elif size > r.max_party_size:
         dispatcher.utter_message(
-            response="utter_party_size_invalid",
-            max=limit,
-            name=r.name if r else "Plaza",
-            phone=r.phone if r else "",
+            response="utter_party_size_invalid", max=r.max_party_size, name=r.name, phone=r.phone
         )
         return None
     return size
