@@ -44,6 +44,9 @@ def money(text: str, lang: str) -> list[tuple[str, dict[str, object], int]]:
         ("20 bucks", "en", "20 bucks", 2000, "USD"),
         ("$1,234.56", "en", "$1,234.56", 123456, "USD"),
         ("50 cents", "en", "50 cents", 50, "USD"),
+        ("five cents", "en", "five cents", 5, "USD"),
+        ("six cents", "en", "six cents", 6, "USD"),  # "six" is also French: English data decides
+        ("5 cents", "fr", "5 cents", 5, "EUR"),
         ("£5", "en", "£5", 500, "GBP"),
         ("5 pounds", "en", "5 pounds", 500, "GBP"),
         ("50p", "en", "50p", 50, "GBP"),
@@ -83,6 +86,9 @@ def test_sub_minor_amounts_round_half_up() -> None:
         ("12.50", "en"),  # no currency
         ("pour cent personnes", "fr"),
         ("5 pounds of flour", "en"),
+        ("cinq cents", "fr"),  # 500 in French, not 5 cents
+        ("deux mille cinq cents", "fr"),
+        ("cinq cents", "xx"),  # "cinq" is French only
     ],
 )
 def test_not_money(text: str, lang: str) -> None:

@@ -56,6 +56,12 @@ def found(text: str, lang: str, dim: str = "number") -> list[tuple[str, int | fl
         ("une douzaine d'huîtres", "fr", [("une douzaine", 12, 0)]),
         ("Quatre-Vingt-Dix", "fr", [("Quatre-Vingt-Dix", 90, 0)]),
         ("vingt et un", "xx", [("vingt et un", 21, 0)]),
+        ("two billion", "en", [("two billion", 2_000_000_000, 0)]),
+        ("three billion four million", "en", [("three billion four million", 3_004_000_000, 0)]),
+        ("trois milliards", "fr", [("trois milliards", 3_000_000_000, 0)]),
+        ("deux milliards cinq cents", "fr", [("deux milliards cinq cents", 2_000_000_500, 0)]),
+        ("5 cents", "fr", [("5", 5, 0)]),  # "cents" alone is currency, never 100
+        ("mille cents", "fr", [("mille", 1000, 0)]),
     ],
 )
 def test_numbers(text: str, lang: str, expected: list[tuple[str, int | float, int]]) -> None:

@@ -88,6 +88,16 @@ class _Grammar:
         return parse_number(text, self.lang)
 
 
+_FRENCH_ONLY: Final = frozenset(LEXICONS["fr"]) - frozenset(LEXICONS["en"])
+
+
+def _french_words(amount: str, lang: str | None) -> bool:
+    """Whether `amount` is French number words: French data, or a word only French has."""
+    if amount[0].isdigit():
+        return False
+    return lang == "fr" or (lang is None and any(w in _FRENCH_ONLY for w in amount.split()))
+
+
 def _thousands_like(text: str) -> bool:
     """'1,500' / '1.500' with exactly three digits after the separator."""
     return bool(re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", text)) and not text.startswith("0")
@@ -156,6 +166,8 @@ def extract_money(doc: Doc, language: str) -> list[Entity]:
         else:
             if m.group("sub") == "p" and m.end("amt3") != m.start("sub"):
                 continue  # "50p" is pence, "page 2 p" is not
+            if m.group("sub") == "cents" and _french_words(m.group("amt3"), money.lang):
+                continue  # "cinq cents" is 500 in French, not 5 cents: the `number` extractor says so
             currency = money.minor[m.group("sub")]
             minor_units = _amount(money, m.group("amt3"))
             value = None if minor_units is None else minor_units / 100

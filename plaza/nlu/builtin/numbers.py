@@ -58,7 +58,7 @@ EN_LEXICON: Final[Lexicon] = _lexicon(
             "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
         },
         "hundred": {"hundred": 100},
-        "scale": {"thousand": 1000, "million": 1_000_000},
+        "scale": {"thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000},
         "dozen": {"dozen": 12},
         "article": {"a": 1, "an": 1},
     }
@@ -78,7 +78,10 @@ FR_LEXICON: Final[Lexicon] = _lexicon(
             "soixante": 60, "septante": 70, "huitante": 80, "octante": 80, "nonante": 90,
         },
         "hundred": {"cent": 100, "cents": 100},
-        "scale": {"mille": 1000, "million": 1_000_000, "millions": 1_000_000},
+        "scale": {
+            "mille": 1000, "million": 1_000_000, "millions": 1_000_000,
+            "milliard": 1_000_000_000, "milliards": 1_000_000_000,
+        },
         "dozen": {"douzaine": 12, "douzaines": 12},
     }
 )  # fmt: skip
@@ -143,6 +146,8 @@ def _step(st: _State, word: str, lex: Lexicon) -> _State | None:
         return None
     if kind == "hundred":
         if last in ("", "article") or (last == "scale" and cur == 0):
+            if word == "cents":
+                return None  # the plural follows a multiplier ("deux cents"); alone it is currency
             new = 100
         elif last in ("unit", "teen", "tens") and 0 < cur < 100 and (last == "unit" or st.total == 0):
             new = cur * 100
