@@ -193,7 +193,7 @@ class KeyExtractor:
         """
         hit = self._pair_index.get(n)
         if hit is None:
-            w = self.pair_window
+            w = min(self.pair_window, max(n - 1, 0))  # a window past the message: every pair
             i = np.repeat(np.arange(n), w)
             j = i + np.tile(np.arange(1, w + 1), n)
             near = j < n

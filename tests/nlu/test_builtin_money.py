@@ -47,6 +47,9 @@ def money(text: str, lang: str) -> list[tuple[str, dict[str, object], int]]:
         ("five cents", "en", "five cents", 5, "USD"),
         ("six cents", "en", "six cents", 6, "USD"),  # "six" is also French: English data decides
         ("5 cents", "fr", "5 cents", 5, "EUR"),
+        ("cinquante cents", "fr", "cinquante cents", 50, "EUR"),  # no French hundreds: cents
+        ("vingt-cinq cents", "fr", "vingt-cinq cents", 25, "EUR"),
+        ("dix cents", "fr", "dix cents", 10, "EUR"),
         ("£5", "en", "£5", 500, "GBP"),
         ("5 pounds", "en", "5 pounds", 500, "GBP"),
         ("50p", "en", "50p", 50, "GBP"),
@@ -88,6 +91,7 @@ def test_sub_minor_amounts_round_half_up() -> None:
         ("5 pounds of flour", "en"),
         ("cinq cents", "fr"),  # 500 in French, not 5 cents
         ("deux mille cinq cents", "fr"),
+        ("douze cents", "fr"),  # 1200
         ("cinq cents", "xx"),  # "cinq" is French only
     ],
 )

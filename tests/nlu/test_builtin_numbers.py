@@ -62,6 +62,10 @@ def found(text: str, lang: str, dim: str = "number") -> list[tuple[str, int | fl
         ("deux milliards cinq cents", "fr", [("deux milliards cinq cents", 2_000_000_500, 0)]),
         ("5 cents", "fr", [("5", 5, 0)]),  # "cents" alone is currency, never 100
         ("mille cents", "fr", [("mille", 1000, 0)]),
+        ("mille", "fr", [("mille", 1000, 0)]),  # the one scale word that is a number alone
+        ("cinquante cents", "fr", [("cinquante", 50, 0)]),  # a hundred is not multiplied by tens
+        ("2 billion people", "en", [("2", 2, 0)]),  # not 2 and 1,000,000,000
+        ("million", "en", []),
     ],
 )
 def test_numbers(text: str, lang: str, expected: list[tuple[str, int | float, int]]) -> None:

@@ -44,7 +44,7 @@ def test_extractor_blocks_and_cache() -> None:
     assert pairs == set(again.keys[again.blocks == BLOCK_PAIR].tolist())  # pairs ignore order
 
 
-@pytest.mark.parametrize("window", [1, 3, 6])
+@pytest.mark.parametrize("window", [1, 3, 6, 10**9])
 def test_word_pairs_are_those_within_the_window(window: int) -> None:
     ex = KeyExtractor(word_ngrams=1, char_min=2, char_max=2, pair_window=window)
     for n in range(12):

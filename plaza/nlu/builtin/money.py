@@ -89,13 +89,24 @@ class _Grammar:
 
 
 _FRENCH_ONLY: Final = frozenset(LEXICONS["fr"]) - frozenset(LEXICONS["en"])
+_FRENCH_HUNDREDS: Final = frozenset(
+    {"deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf"}
+    | {"onze", "douze", "treize", "quatorze", "quinze", "seize"}
+)
+"""The words a French "cents" multiplies: "cinq cents" is 500, "douze cents" 1200."""
 
 
-def _french_words(amount: str, lang: str | None) -> bool:
-    """Whether `amount` is French number words: French data, or a word only French has."""
-    if amount[0].isdigit():
+def _french_hundreds(amount: str, lang: str | None) -> bool:
+    """Whether "`amount` cents" is French hundreds rather than cents of money.
+
+    Only after a word that multiplies a hundred, in French data or beside a word only French
+    has: "cinquante cents" or "vingt-cinq cents" are cents (Belgian and Canadian French say so),
+    and "six cents" in English data is six cents.
+    """
+    words = amount.split()
+    if amount[0].isdigit() or words[-1] not in _FRENCH_HUNDREDS:
         return False
-    return lang == "fr" or (lang is None and any(w in _FRENCH_ONLY for w in amount.split()))
+    return lang == "fr" or (lang is None and any(w in _FRENCH_ONLY for w in words))
 
 
 def _thousands_like(text: str) -> bool:
@@ -166,7 +177,7 @@ def extract_money(doc: Doc, language: str) -> list[Entity]:
         else:
             if m.group("sub") == "p" and m.end("amt3") != m.start("sub"):
                 continue  # "50p" is pence, "page 2 p" is not
-            if m.group("sub") == "cents" and _french_words(m.group("amt3"), money.lang):
+            if m.group("sub") == "cents" and _french_hundreds(m.group("amt3"), money.lang):
                 continue  # "cinq cents" is 500 in French, not 5 cents: the `number` extractor says so
             currency = money.minor[m.group("sub")]
             minor_units = _amount(money, m.group("amt3"))

@@ -149,6 +149,8 @@ def _step(st: _State, word: str, lex: Lexicon) -> _State | None:
             if word == "cents":
                 return None  # the plural follows a multiplier ("deux cents"); alone it is currency
             new = 100
+        elif last == "tens" and word in ("cent", "cents"):
+            return None  # French multiplies a hundred by 2-9 or 11-16 only: "cinquante cents" is money
         elif last in ("unit", "teen", "tens") and 0 < cur < 100 and (last == "unit" or st.total == 0):
             new = cur * 100
         else:
@@ -157,6 +159,8 @@ def _step(st: _State, word: str, lex: Lexicon) -> _State | None:
     if kind == "scale":
         if st.scale and v >= st.scale:
             return None
+        if last == "" and word != "mille":
+            return None  # "2 billion", "million people": a bare scale word is no number; "mille" is 1000
         if last in ("", "article"):
             add = v
         elif cur == 0 or st.last == "scale":
