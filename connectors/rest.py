@@ -31,9 +31,9 @@ def to_inbound(
     body: Mapping[str, Any], *, max_chars: int, bots: Sequence[str], languages: Sequence[str]
 ) -> Inbound:
     """Validate a REST webhook body and turn it into an Inbound (pure: no I/O)."""
-    numeric = body.get("sender")
-    if isinstance(numeric, int) and not isinstance(numeric, bool):
-        body = {**body, "sender": str(numeric)}  # as Rasa's UserMessage does: clients send user ids
+    raw_sender = body.get("sender")
+    if isinstance(raw_sender, int) and not isinstance(raw_sender, bool):
+        body = {**body, "sender": str(raw_sender)}  # as Rasa's UserMessage does: clients send user ids
     sender = text_field(body, "sender", max_chars=MAX_ID_CHARS)
     message = text_field(body, "message", max_chars=max_chars)
     metadata = object_field(body, "metadata")

@@ -24,14 +24,14 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from plaza.nlu.intent_classifier import ABSENT_BIAS
+
 __all__ = ["fit_dense_ovr"]
 
 F32Array = npt.NDArray[np.float32]
 F64Array = npt.NDArray[np.float64]
 I64Array = npt.NDArray[np.int64]
 
-ABSENT_BIAS = -1e3
-"""Bias of a class absent from the training rows (as `intent_classifier` gives it): never chosen."""
 
 
 def fit_dense_ovr(

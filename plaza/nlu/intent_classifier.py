@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "ABSENT_BIAS",
     "FitOptions",
     "GroupWeights",
     "LinearModel",
@@ -36,6 +37,9 @@ __all__ = [
 
 F32Array = npt.NDArray[np.float32]
 I64Array = npt.NDArray[np.int64]
+
+ABSENT_BIAS = -1e3
+"""Bias of a class with no weights (absent from a fit's rows, or outside a one-intent fit): never chosen."""
 
 
 class LinearModel:
@@ -150,7 +154,7 @@ def held_out_scores(
     for block in fitted_blocks(x, y, labels, options):
         if rows is None:
             rows = test_rows().astype(np.float32)
-            out = np.full((rows.shape[0], len(labels)), -1e3, dtype=np.float32)
+            out = np.full((rows.shape[0], len(labels)), ABSENT_BIAS, dtype=np.float32)
         assert out is not None
         if block is not None:
             out[:, block.classes.start : block.classes.stop] = rows @ block.weights + block.bias
@@ -173,7 +177,7 @@ def fitted_blocks(
         # One intent to learn from: a bot with a single intent, or a calibration fold whose
         # training part holds only one of two (the other's lone example is held out).  The
         # solvers refuse one class; the model is that class, whatever the message.
-        bias = np.full(len(labels), -1e3, dtype=np.float32)
+        bias = np.full(len(labels), ABSENT_BIAS, dtype=np.float32)
         bias[present[0]] = 0.0
         yield GroupWeights(range(len(labels)), np.zeros((n_features, len(labels)), dtype=np.float32), bias)
         return
@@ -213,7 +217,7 @@ def _fit_all(x: Any, yi: I64Array, n_labels: int, options: FitOptions) -> GroupW
     intercept = np.asarray(clf.intercept_, dtype=np.float32)
     classes = list(clf.classes_)
     weights = np.zeros((x.shape[1], n_labels), dtype=np.float32)
-    bias = np.full(n_labels, -1e3, dtype=np.float32)
+    bias = np.full(n_labels, ABSENT_BIAS, dtype=np.float32)
     if coef.shape[0] == 1:  # binary problem: sklearn keeps one row, for the positive class
         weights[:, classes[1]] = coef[0] / 2
         weights[:, classes[0]] = -coef[0] / 2
@@ -286,7 +290,7 @@ def fit_class_group(x: Any, yi: I64Array, classes: range, options: FitOptions) -
     if len(present) == 2:  # one class of the group and the rest: sklearn keeps the rest's row
         coef, intercept = -coef, -intercept
     weights = np.zeros((x.shape[1], len(classes)), dtype=np.float32)
-    bias = np.full(len(classes), -1e3, dtype=np.float32)
+    bias = np.full(len(classes), ABSENT_BIAS, dtype=np.float32)
     for row, k in enumerate(present):
         if k != rest:
             weights[:, k] = coef[row]
@@ -302,7 +306,7 @@ def assemble(labels: Sequence[str], n_features: int, groups: Iterable[GroupWeigh
     model: 65 MB more, for each of the two fits running side by side).
     """
     weights = np.zeros((n_features, len(labels)), dtype=np.float32)
-    bias = np.full(len(labels), -1e3, dtype=np.float32)
+    bias = np.full(len(labels), ABSENT_BIAS, dtype=np.float32)
     for group in groups:
         if group is not None:
             weights[:, group.classes.start : group.classes.stop] = group.weights

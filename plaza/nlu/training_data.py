@@ -139,16 +139,26 @@ def _annotation_targets(
             raise TrainingDataError(
                 f'entity annotation {m.group(0)!r} needs an "entity" string', source=source, line=line
             )
-        fields: list[str | None] = []
-        for key in ("value", "role", "group"):
-            val = item.get(key)
-            if val is not None and not isinstance(val, str | int | float):
-                raise TrainingDataError(
-                    f"entity annotation {m.group(0)!r}: {key!r} must be a string", source=source, line=line
-                )
-            fields.append(None if val is None else str(val))
-        targets.append((item["entity"], fields[0], fields[1], fields[2]))
+        value, role, group = (_entity_field(k, item.get(k), source, line) for k in ("value", "role", "group"))
+        targets.append((_unicode(item["entity"], source, line), value, role, group))
     return targets
+
+
+def _entity_field(key: str, value: Any, source: str, line: int | None) -> str | None:
+    """An annotation's `value`, `role` or `group` as text, in YAML and JSONL alike.
+
+    A string or a number; an object, a list or a boolean would become Python's repr of it
+    (`"{'a': 1}"`, `"True"`), which no message ever says.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TrainingDataError(
+            f"entity `{key}` must be a string or a number, not {json.dumps(value)}",
+            source=source,
+            line=line,
+        )
+    return _unicode(str(value), source, line)
 
 
 # --------------------------------------------------------------------------------------------- YAML
@@ -242,7 +252,7 @@ def _example_lines(node: yaml.Node, source: str) -> Iterable[tuple[str, int]]:
             if not stripped.startswith("-"):
                 # Rasa skips such a line with a warning (a `# comment` inside the block, say).
                 logger.warning(
-                    "%s:%d: line skipped: an example line starts with '- ': %r",
+                    "%s:%d: line skipped, not an example (an example starts with '- '): %r",
                     source,
                     first + offset,
                     stripped,
@@ -273,7 +283,7 @@ def _example_lines(node: yaml.Node, source: str) -> Iterable[tuple[str, int]]:
     raise TrainingDataError("`examples` must be a `|` block or a list", source=source, line=_line(node))
 
 
-def _unicode(text: str, source: str, line: int) -> str:
+def _unicode(text: str, source: str, line: int | None) -> str:
     """`text`, if it can be stored: a lone surrogate (escaped in JSON or YAML) cannot be encoded."""
     try:
         text.encode("utf-8")
@@ -374,25 +384,9 @@ def _jsonl_example(obj: Any, source: str, line: int) -> tuple[Example, dict[str,
             raise TrainingDataError("entity `entity` must be a non-empty string", source=source, line=line)
         _unicode(name, source, line)
         surface = text[start:end]
-        value, role, group = ent.get("value", surface), ent.get("role"), ent.get("group")
-        for key, field in (("value", value), ("role", role), ("group", group)):
-            if field is not None and (isinstance(field, bool) or not isinstance(field, str | int | float)):
-                raise TrainingDataError(
-                    f"entity `{key}` must be a string or a number, not {json.dumps(field)}",
-                    source=source,
-                    line=line,
-                )
-        value = surface if value is None else _unicode(str(value), source, line)
-        spans.append(
-            EntitySpan(
-                start,
-                end,
-                name,
-                value,
-                None if role is None else _unicode(str(role), source, line),
-                None if group is None else _unicode(str(group), source, line),
-            )
-        )
+        value, role, group = (_entity_field(k, ent.get(k), source, line) for k in ("value", "role", "group"))
+        value = surface if value is None else value
+        spans.append(EntitySpan(start, end, name, value, role, group))
         if value != surface:
             synonyms[surface.lower()] = value
     return Example(text, intent, tuple(sorted(spans, key=lambda s: (s.start, s.end)))), synonyms

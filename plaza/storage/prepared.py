@@ -60,7 +60,7 @@ def _sqlite_datetime(value: datetime) -> str:
     return text
 
 
-_OPTIONS: Final = orjson.OPT_NON_STR_KEYS
+_ORJSON_OPTIONS: Final = orjson.OPT_NON_STR_KEYS
 
 
 def dumps(value: Any) -> str:
@@ -70,14 +70,14 @@ def dumps(value: Any) -> str:
     TypeError, which says neither where nor that the engine can still store the turn (`storable`).
     """
     try:
-        return orjson.dumps(value, option=_OPTIONS).decode()
+        return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
     except TypeError as exc:  # orjson.JSONEncodeError is one
         raise UnstorableValue(f"{exc}: {_unencodable(value) or 'value'}") from exc
 
 
 def _encodable(value: Any) -> bool:
     try:
-        orjson.dumps(value, option=_OPTIONS)
+        orjson.dumps(value, option=_ORJSON_OPTIONS)
     except TypeError:
         return False
     return True

@@ -10,8 +10,8 @@ import pytest
 from scipy.sparse import csr_matrix
 from sklearn.svm import LinearSVC
 
-from plaza.nlu.dense_svm import ABSENT_BIAS, fit_dense_ovr
-from plaza.nlu.intent_classifier import FitOptions, LinearModel, fuse, train_dense, train_linear
+from plaza.nlu.dense_svm import fit_dense_ovr
+from plaza.nlu.intent_classifier import ABSENT_BIAS, FitOptions, LinearModel, fuse, train_dense, train_linear
 
 F64 = npt.NDArray[np.float64]
 

@@ -134,7 +134,6 @@ def test_save_load_round_trip(model: IntentEntityModel, tmp_path: Path) -> None:
     assert not any(n.endswith((".pkl", ".pickle")) for n in names)
 
 
-
 def test_training_with_one_job_is_reproducible_byte_for_byte(tmp_path: Path) -> None:
     """`n_jobs: 1` is the documented way to a reproducible model (liblinear's random generator
     is shared by the fits that `n_jobs: 2` runs side by side)."""
@@ -146,6 +145,7 @@ def test_training_with_one_job_is_reproducible_byte_for_byte(tmp_path: Path) -> 
     assert any(n.startswith("crf-") for n in names)
     for name in names:
         assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes(), name
+
 
 def test_load_errors(tmp_path: Path, model: IntentEntityModel) -> None:
     with pytest.raises(ModelError):
@@ -291,7 +291,7 @@ def test_a_failing_fit_stops_training_without_the_queued_fits(monkeypatch: pytes
     def failing_fit(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         if len(calls) > 1:
-            time.sleep(0.3)  # a real fit takes time: training sees the first failure meanwhile
+            time.sleep(1.0)  # a real fit takes time: training sees the first failure meanwhile
         raise MemoryError("a held-out fit ran out of memory")
 
     monkeypatch.setattr(training, "held_out_scores", failing_fit)

@@ -124,6 +124,12 @@ def test_empty_and_other_rasa_keys(tmp_path: Path) -> None:
         ("nlu:\n  intent: greet\n", 2, "`nlu` must be a list"),
         ("nlu:\n- intent: a\n  examples: |\n    - x\n  bad: [unclosed\n", None, "invalid YAML"),
         ('nlu:\n- intent: greet\n  examples:\n    - hi\n    - "x \\ud800"\n', 5, "lone surrogate"),
+        (
+            'nlu:\n- intent: greet\n  examples: |\n    - [x]{"entity": "e", "value": "\\ud800"}\n',
+            4,
+            "lone surrogate",
+        ),
+        ('nlu:\n- intent: greet\n  examples: |\n    - [x]{"entity": "e", "value": true}\n', 4, "not true"),
         ("nlu:\n- regex: r\n  examples: |\n    - a(b\n", 4, "invalid regex"),
         ("nlu:\n- intent: greet\n  examples: |\n    - \n", 4, "empty example"),
         ("- a\n- b\n", 1, "must be a mapping"),
