@@ -186,7 +186,7 @@ def test_plaza_test_runs_the_conversation_tests(trained: None) -> None:
         ),
         (
             "{n_jobs: 0}",  # was accepted
-            "plaza: NLU pipeline option 'n_jobs' must be an integer of at least 1, got 0",
+            "plaza: NLU pipeline option 'n_jobs' must be an integer of at least 1, or -1 (every core), got 0",
         ),
         (
             "[{name: WhitespaceTokenizer}, {name: DIETClassifier}]",

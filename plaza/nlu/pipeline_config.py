@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -121,7 +122,8 @@ class PipelineConfig:
     crf_per_intent: bool = True
     gazetteer: bool = True
     n_jobs: int = 2
-    """Processes for training the per-intent CRFs of large data sets (1 = in process)."""
+    """Processes for training the per-intent CRFs of large data sets (1 = in process), and threads
+    for the intent fits; -1, scikit-learn's spelling, is every core (`jobs`)."""
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -169,6 +171,10 @@ class PipelineConfig:
     def key_settings(self) -> tuple[int, int, int, int]:
         """What decides a message's feature keys: two models with the same settings share keys."""
         return (self.word_ngrams, self.char_ngram_min, self.char_ngram_max, self.pair_window)
+
+    def jobs(self) -> int:
+        """`n_jobs` as a count of workers."""
+        return (os.cpu_count() or 1) if self.n_jobs == -1 else self.n_jobs
 
     def block_weights(self) -> tuple[float, float, float, float]:
         return (self.word_weight, self.char_weight, self.pair_weight, self.extra_weight)
@@ -282,7 +288,7 @@ _RANGES: dict[str, Rule] = {
     # infinite: always L-BFGS (bench/nlu/many_labels.py)
     "crf_lbfgs_max_cost": ((lambda v: v >= 0), "a number of at least 0 (.inf: always L-BFGS)"),
     "crf_fast_iterations": _at_least(1),
-    "n_jobs": _at_least(1),
+    "n_jobs": ((lambda v: v >= 1 or v == -1), "an integer of at least 1, or -1 (every core)"),
     "seed": _between(0, MAX_SEED),
 }
 """The values each option allows: the others are booleans, or `sentence_encoder`

@@ -149,7 +149,7 @@ def train_model(
     # import here (not at the top: its 20 MB would sit on the features stage's peak).
     import sklearn.svm  # noqa: PLC0415, F401 - training only
 
-    with threadpool_limits(limits=1, user_api="blas"), _fit_pool(config.n_jobs) as pool:
+    with threadpool_limits(limits=1, user_api="blas"), _fit_pool(config.jobs()) as pool:
         final = pool.submit(fit, x, y)
         final_dense = None if dense is None else pool.submit(fit_dense, dense, y)
         if held_out:
@@ -210,7 +210,7 @@ def train_model(
         ]
         _warn_altered_annotations(examples, [tokens for tokens, _ in prepared])
         trained = CrfTagger.train(
-            sequences, config.crf_settings(), n_jobs=config.n_jobs, progress=lambda f: report("entities", f)
+            sequences, config.crf_settings(), n_jobs=config.jobs(), progress=lambda f: report("entities", f)
         )
         tagger = trained if trained else None
     report("entities", 1.0)
@@ -275,7 +275,7 @@ def _fit_pool(n_jobs: int) -> Iterator[ThreadPoolExecutor]:
     leaves it: Ctrl-C during Banking77's calibration took 4.4 s to stop training.  A fit
     already in liblinear cannot be interrupted; the others never start.
     """
-    pool = ThreadPoolExecutor(max_workers=max(1, n_jobs))
+    pool = ThreadPoolExecutor(max_workers=n_jobs)
     try:
         yield pool
     except BaseException:

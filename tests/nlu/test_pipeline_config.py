@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import fields, replace
 from typing import Any
@@ -60,7 +61,7 @@ BAD: list[tuple[str, Any]] = [
     ("crf_lbfgs_max_cost", NAN),
     ("crf_fast_iterations", 0),
     ("n_jobs", 0),
-    ("n_jobs", -1),
+    ("n_jobs", -2),
     ("seed", -1),
     ("seed", 2**32),  # scikit-learn's random_state stops at 2**32 - 1
 ]
@@ -106,6 +107,7 @@ def test_a_value_out_of_range_is_refused_naming_the_option(name: str, value: Any
         {"crf_lbfgs_max_cost": 0, "crf_fast_iterations": 1},
         {"crf_lbfgs_max_cost": INF},  # always L-BFGS (bench/nlu/many_labels.py)
         {"n_jobs": 1},
+        {"n_jobs": -1},  # every core, as in scikit-learn
         {"seed": 0},
         {"seed": 2**32 - 1},
     ],
@@ -124,6 +126,11 @@ def test_the_features_cannot_all_weigh_nothing() -> None:
     zero = {"word_weight": 0, "char_weight": 0, "pair_weight": 0, "extra_weight": 0}
     with pytest.raises(ModelError, match="are all 0: at least one must be above 0"):
         PipelineConfig.from_dict(zero)
+
+
+def test_minus_one_job_is_every_core() -> None:
+    assert PipelineConfig(n_jobs=-1).jobs() == (os.cpu_count() or 1)
+    assert PipelineConfig(n_jobs=3).jobs() == 3
 
 
 def test_direct_construction_and_replace_are_checked_too() -> None:
