@@ -121,11 +121,12 @@ class Engine:
         try:
             await self._committer.commit(record)
         except UnstorableValue as exc:
-            log.error("conversation %s: %s; the turn is stored with it as text", record.conversation_id, exc)
+            problem = exc
         else:
             return record
         stored = storable_turn(record)
         await self._committer.commit(stored)
+        log.error("conversation %s: %s; the turn was stored with it as text", record.conversation_id, problem)
         return stored
 
     async def _run_turn(

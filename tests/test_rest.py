@@ -137,6 +137,16 @@ async def test_deliveries_are_marked_sent_after_the_response(client: TestClient,
     assert set(states) == {"sent"}
 
 
+def _nested(depth: int) -> str:
+    """A JSON list nested `depth` levels deep, as text."""
+    return "[" * depth + "]" * depth
+
+
+def _pressed(payload: str) -> bytes:
+    """The webhook body of a button press."""
+    return json.dumps({"sender": "x", "message": payload}).encode()
+
+
 BAD_REQUESTS = [
     ("not json", b"{sender: 1", 400, "not valid JSON"),
     ("empty body", b"", 400, "empty request body"),
@@ -187,6 +197,25 @@ BAD_REQUESTS = [
     ("NUL in message", b'{"sender": "x", "message": "hi\\u0000"}', 400, "NUL"),
     ("message too long", json.dumps({"sender": "x", "message": "a" * 5000}).encode(), 413, "limit is 4096"),
     ("1 MB message", json.dumps({"sender": "x", "message": "a" * 1_048_576}).encode(), 413, "too large"),
+    # stored as given, and orjson stops at 254 levels: refused well before
+    (
+        "deep metadata",
+        json.dumps({"sender": "x", "message": "hi", "metadata": {"x": json.loads(_nested(260))}}).encode(),
+        400,
+        "'metadata' nests more than 32 levels",
+    ),
+    (
+        "deep payload",
+        _pressed('/restaurant.inform{"cuisine": ' + _nested(40) + "}"),
+        400,
+        "entities nest more than 32 levels",
+    ),
+    (
+        "payload deeper than the decoder goes",
+        _pressed('/restaurant.inform{"cuisine": ' + _nested(2000) + "}"),
+        400,
+        "entities nest more than 32 levels",
+    ),
 ]
 
 

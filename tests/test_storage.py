@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from plaza.storage.committer import TurnCommitter
 from plaza.storage.conversations import find_or_create_conversation, load_state
 from plaza.storage.database import Database
 from plaza.storage.ids import IdGenerator, ids
+from plaza.storage.json_values import MAX_INPUT_DEPTH, deeper_than, storable
 from plaza.storage.models import CapacityUse, Delivery, EventRecord, Message, table_of
-from plaza.storage.prepared import dumps, json_from_driver, storable
+from plaza.storage.prepared import dumps, json_from_driver
 from plaza.storage.turns import (
     StoredReply,
     TurnRecord,
@@ -141,6 +143,32 @@ def test_dumps_names_where_an_unencodable_value_is_and_storable_keeps_its_digits
     assert value["slots"]["party_size"] == BIG  # a copy: the caller's value is left as it was
     assert storable({BIG: {1, 2}}) == {"1180591620717411303424": "{1, 2}"}
     assert storable(10**5000)[:5] == "10000"  # past the 4,300 digits str(int) allows
+
+
+def test_values_nested_past_orjsons_limit_are_named_and_stored_as_text() -> None:
+    deep: list[object] = [1]
+    for _ in range(300):  # orjson stops at 254 levels
+        deep = [deep]
+    with pytest.raises(UnstorableValue, match=r"nested more than 200 levels"):
+        dumps({"metadata": deep})
+    stored = json_from_driver(dumps(storable({"metadata": deep})))
+    kept, original = stored["metadata"], deep  # depth 1
+    for _ in range(198):
+        kept, original = kept[0], original[0]
+    assert isinstance(kept, list)  # depth 199: still a list
+    assert isinstance(kept[0], str)  # depth 200: the rest as its JSON text, nothing lost
+    assert json.loads(kept[0]) == original[0]
+
+
+def test_deeper_than_walks_without_recursion() -> None:
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert deeper_than(deep, MAX_INPUT_DEPTH)
+    four_levels = {"a": [1, {"b": [2]}]}
+    assert not deeper_than(four_levels, 4)
+    assert deeper_than(four_levels, 3)
+    assert not deeper_than("text", 0)
 
 
 async def test_a_turn_holding_an_unencodable_value_writes_nothing(db: Database) -> None:

@@ -16,6 +16,7 @@ import orjson
 
 from plaza.errors import BadInput
 from plaza.nlu.types import unsafe_number
+from plaza.storage.json_values import MAX_INPUT_DEPTH, deeper_than
 
 _PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z0-9_.:-]+)(?:@[0-9.]+)?(?P<entities>\{.*\})?\s*$", re.DOTALL)
 
@@ -45,8 +46,16 @@ def parse_payload(text: str) -> Payload | None:
             raise BadInput(f"button payload {text[:80]!r} has invalid JSON entities: {exc.msg}") from exc
         except ValueError as exc:  # an integer of more than 4,300 digits: Python refuses to convert it
             raise BadInput(f"button payload {text[:80]!r} has invalid JSON entities: {exc}") from exc
+        except RecursionError as exc:  # about 1,000 nested brackets: deeper than the decoder goes
+            raise BadInput(
+                f"button payload {text[:80]!r}: entities nest more than {MAX_INPUT_DEPTH} levels"
+            ) from exc
         if not isinstance(decoded, dict):
             raise BadInput(f"button payload {text[:80]!r}: entities must be a JSON object")
+        if deeper_than(decoded, MAX_INPUT_DEPTH):
+            raise BadInput(
+                f"button payload {text[:80]!r}: entities nest more than {MAX_INPUT_DEPTH} levels"
+            )
         entities = decoded
     name = match.group("intent")
     bot, _, intent = name.rpartition(".")

@@ -9,6 +9,7 @@ import orjson
 from aiohttp import web
 
 from plaza.errors import BadInput, PayloadTooLarge
+from plaza.storage.json_values import MAX_INPUT_DEPTH, deeper_than
 
 MAX_BODY_BYTES = 1024 * 1024
 """The server's request body limit (aiohttp's `client_max_size`)."""
@@ -58,6 +59,8 @@ def object_field(body: Mapping[str, Any], key: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise BadInput(f"field {key!r} must be a JSON object, got {type(value).__name__}")
+    if deeper_than(value, MAX_INPUT_DEPTH):
+        raise BadInput(f"field {key!r} nests more than {MAX_INPUT_DEPTH} levels of lists and objects")
     return value
 
 

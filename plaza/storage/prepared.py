@@ -16,8 +16,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Connection, DateTime, Table, bindparam, insert
@@ -26,6 +25,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from plaza.errors import UnstorableValue
+from plaza.storage.json_values import ORJSON_OPTIONS, unencodable_path
 
 Converter = Callable[[Any], Any] | None
 
@@ -60,65 +60,17 @@ def _sqlite_datetime(value: datetime) -> str:
     return text
 
 
-_ORJSON_OPTIONS: Final = orjson.OPT_NON_STR_KEYS
-
-
 def dumps(value: Any) -> str:
     """JSON text as SQLAlchemy's JSON type would store it (orjson: the snapshot is written every turn).
 
     What orjson cannot encode raises UnstorableValue saying where it is, not orjson's bare
-    TypeError, which says neither where nor that the engine can still store the turn (`storable`).
+    TypeError, which says neither where nor that the engine can still store the turn
+    (`json_values.storable`).
     """
     try:
-        return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
+        return orjson.dumps(value, option=ORJSON_OPTIONS).decode()
     except TypeError as exc:  # orjson.JSONEncodeError is one
-        raise UnstorableValue(f"{exc}: {_unencodable(value) or 'value'}") from exc
-
-
-def _encodable(value: Any) -> bool:
-    try:
-        orjson.dumps(value, option=_ORJSON_OPTIONS)
-    except TypeError:
-        return False
-    return True
-
-
-def _text(value: Any) -> str:
-    """A value as text; an int by its exact digits (`str(int)` refuses more than 4,300 of them)."""
-    return str(Decimal(value)) if isinstance(value, int) and not isinstance(value, bool) else str(value)
-
-
-def _unencodable(value: Any, path: str = "$") -> str | None:
-    """Where the first value orjson cannot encode is, as `$.key[index] = value`; None if nowhere."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            where = f"{path}.{_text(key)[:40]}"
-            if not _encodable({key: None}):
-                return f"{where} (the key)"
-            found = _unencodable(item, where)
-            if found is not None:
-                return found
-        return None
-    if isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            found = _unencodable(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-        return None
-    return None if _encodable(value) else f"{path} = {_text(value)[:40]}"
-
-
-def storable(value: Any) -> Any:
-    """A copy of `value` in which everything orjson cannot encode is its text (an int its exact digits).
-
-    The last resort for a turn that holds such a value: stored this way nothing is lost, only
-    that value's type; walks the whole value, so only when `dumps` has refused it.
-    """
-    if isinstance(value, Mapping):
-        return {(k if _encodable({k: None}) else _text(k)): storable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [storable(item) for item in value]
-    return value if _encodable(value) else _text(value)
+        raise UnstorableValue(f"{exc}: {unencodable_path(value) or 'value'}") from exc
 
 
 def json_from_driver(value: Any) -> Any:

@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 
 from plaza.errors import ConflictError, UnstorableValue
 from plaza.messages import Reply
+from plaza.storage.json_values import storable
 from plaza.storage.models import Conversation, Delivery, EventRecord, Message, table_of
-from plaza.storage.prepared import Prepared, insert_all, storable
+from plaza.storage.prepared import Prepared, insert_all
 from plaza.storage.staging import StagedWrite
 
 messages = table_of(Message)
