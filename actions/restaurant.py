@@ -396,6 +396,26 @@ class World:
         r = self.catalog.get(booking.resource_id) if booking is not None else None
         return (booking, r) if booking is not None and r is not None else None
 
+    async def own_booking(self, ref: Any, tracker: Tracker) -> BookingRow | None:
+        """The user's own upcoming booking `ref`, else None (another user's, past, cancelled, unknown).
+
+        Every action that reads a booking by its reference goes through here, not only the
+        form's validation: the slot can hold a reference typed in an earlier turn, which a form
+        started later never validates (anyone who knew a reference could cancel it).
+        """
+        if not isinstance(ref, str) or not ref.strip():
+            return None
+        booking = await self.booking(ref.upper().strip())
+        if booking is None or booking.user_id != user_of(tracker) or not self.is_upcoming(booking):
+            return None
+        return booking
+
+    async def own_booking_and_place(self, ref: Any, tracker: Tracker) -> tuple[BookingRow, Restaurant] | None:
+        """`own_booking` with its restaurant, or None when either is unknown."""
+        booking = await self.own_booking(ref, tracker)
+        r = self.catalog.get(booking.resource_id) if booking is not None else None
+        return (booking, r) if booking is not None and r is not None else None
+
 
 def user_of(tracker: Tracker) -> int:
     return int(tracker.sender_id)
@@ -517,7 +537,7 @@ class ValidateSlotMappings(ValidationAction):
         found = self._when_slot(tracker, "new_date", "change")
         weekday = bare_weekday(tracker) if found else None  # runs on every message: only when a day is said
         ref = tracker.get_slot("booking_ref")
-        booking = await self.w.booking(ref) if weekday is not None and ref else None
+        booking = await self.w.own_booking(ref, tracker) if weekday is not None else None
         if booking is None or weekday is None:
             return found
         day = weekday_near(booking.starts_at.astimezone(self.w.tz).date(), weekday, self.w.now().date())
@@ -589,8 +609,8 @@ class ActionSearchRestaurants(RestaurantAction):
             or not isinstance(ref, str)
         ):
             return False
-        found = await self.w.booking_and_place(ref)
-        if found is None or not self.w.is_upcoming(found[0]):
+        found = await self.w.own_booking_and_place(ref, tracker)
+        if found is None:
             return False
         booking, r = found
         lang = tracker.language
@@ -1184,10 +1204,9 @@ class BookingRefValidation(FormValidationAction):
     async def validate_booking_ref(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        ref = str(value).upper().strip()
-        booking = await self.w.booking(ref)
-        if booking is None or booking.user_id != user_of(tracker) or not self.w.is_upcoming(booking):
-            dispatcher.utter_message(response="utter_unknown_booking", ref=ref)
+        booking = await self.w.own_booking(str(value), tracker)
+        if booking is None:
+            dispatcher.utter_message(response="utter_unknown_booking", ref=str(value).upper().strip())
             return {"booking_ref": None}
         return {"booking_ref": booking.ref}
 
@@ -1228,8 +1247,7 @@ class ValidateChangeBookingForm(BookingRefValidation):
         return ["booking_ref", wanted, "change_confirmed"]
 
     async def current(self, tracker: Tracker) -> tuple[BookingRow, Restaurant] | None:
-        ref = tracker.get_slot("booking_ref")
-        return await self.w.booking_and_place(ref) if ref else None
+        return await self.w.own_booking_and_place(tracker.get_slot("booking_ref"), tracker)
 
     async def validate_change_field(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -1318,6 +1336,17 @@ def held_seats(booking: BookingRow, at: datetime) -> int:
 
 
 CHANGE_SLOTS = ("new_date", "new_time", "new_party_size", "change_field", "change_confirmed")
+CANCEL_SLOTS = ("cancel_confirmed", "booking_ref")
+
+
+def not_own_booking(dispatcher: CollectingDispatcher, tracker: Tracker, slots: Sequence[str]) -> list[Event]:
+    """Say the slot's reference is not the user's upcoming booking, and end the form.
+
+    It was typed in an earlier turn, is someone else's, or was cancelled meanwhile in another chat.
+    """
+    ref = tracker.get_slot("booking_ref")
+    dispatcher.utter_message(response="utter_unknown_booking", ref=str(ref or "").upper().strip())
+    return [ActiveLoop(None), SlotSet("booking_ref", None), *(SlotSet(s, None) for s in slots)]
 
 
 class ActionAskChangeConfirmed(RestaurantAction):
@@ -1326,9 +1355,9 @@ class ActionAskChangeConfirmed(RestaurantAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[Event]:
-        booking = await self.w.booking(tracker.get_slot("booking_ref"))
+        booking = await self.w.own_booking(tracker.get_slot("booking_ref"), tracker)
         if booking is None:
-            return [ActiveLoop(None)]
+            return not_own_booking(dispatcher, tracker, CHANGE_SLOTS)
         r = self.w.catalog.get(booking.resource_id)
         at, size = proposed_change(self.w, tracker, booking)
         lang = tracker.language
@@ -1349,9 +1378,9 @@ class ActionChangeBooking(RestaurantAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[Event]:
         reset: list[Event] = [SlotSet(s, None) for s in CHANGE_SLOTS]
-        found = await self.w.booking_and_place(tracker.get_slot("booking_ref"))
+        found = await self.w.own_booking_and_place(tracker.get_slot("booking_ref"), tracker)
         if found is None:
-            return reset
+            return not_own_booking(dispatcher, tracker, CHANGE_SLOTS)
         booking, r = found
         if tracker.get_slot("change_confirmed") is not True:
             dispatcher.utter_message(response="utter_change_dropped", ref=booking.ref)
@@ -1403,9 +1432,9 @@ class ActionAskCancelConfirmed(RestaurantAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[Event]:
-        booking = await self.w.booking(tracker.get_slot("booking_ref"))
+        booking = await self.w.own_booking(tracker.get_slot("booking_ref"), tracker)
         if booking is None:
-            return [ActiveLoop(None)]
+            return not_own_booking(dispatcher, tracker, CANCEL_SLOTS)
         r = self.w.catalog.get(booking.resource_id)
         lang = tracker.language
         dispatcher.utter_message(
@@ -1424,10 +1453,10 @@ class ActionCancelBooking(RestaurantAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[Event]:
-        reset: list[Event] = [SlotSet("cancel_confirmed", None), SlotSet("booking_ref", None)]
-        booking = await self.w.booking(tracker.get_slot("booking_ref"))
+        reset: list[Event] = [SlotSet(s, None) for s in CANCEL_SLOTS]
+        booking = await self.w.own_booking(tracker.get_slot("booking_ref"), tracker)
         if booking is None:
-            return reset
+            return not_own_booking(dispatcher, tracker, CANCEL_SLOTS)
         r = self.w.catalog.get(booking.resource_id)
         name = r.name if r else booking.resource_id
         if tracker.get_slot("cancel_confirmed") is not True:
