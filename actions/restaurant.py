@@ -669,6 +669,11 @@ class ActionSearchRestaurants(RestaurantAction):
         if at is not None and at < self.w.earliest():
             dispatcher.utter_message(response="utter_past_time")
             return [SlotSet("time", None)]
+        if found and party > max(r.max_party_size for r in found):
+            dispatcher.utter_message(
+                response="utter_party_size_too_large", max=max(r.max_party_size for r in found)
+            )
+            return [SlotSet("party_size", None)]
         if at is not None:
             aligned = [r for r in found if r.takes_booking_at(r.align(at.time()), at.date())]
             free = await self.w.availability.free(aligned, at, party)  # it keeps those open at `at` itself
@@ -714,8 +719,12 @@ class ActionSearchRestaurants(RestaurantAction):
         for r in found[:3]:
             times = await self.w.availability.nearest_times(r, at, party, self.w.earliest(), count=2)
             buttons.extend(self.w.time_buttons(r, times, lang, "book_table"))
+        if not buttons:  # nothing free nearby either: no list to announce
+            response = "utter_closed" if closed else "utter_full"
+        else:
+            response = "utter_closed_alternatives" if closed else "utter_full_alternatives"
         dispatcher.utter_message(
-            response="utter_closed_alternatives" if closed else "utter_full_alternatives",
+            response=response,
             when=self.w.when(at, lang),
             people=people(party, lang),
             names=", ".join(r.name for r in found[:3]),
@@ -773,16 +782,20 @@ class ValidateBookingForm(FormValidationAction):
             return {"restaurant": None}
         result: dict[str, Any] = {"restaurant": r.id, **self.reconfirm(tracker)}
         day = tracker.get_slot("date")
+        said_time = tracker.get_slot("time")
         if day and not r.open_on(date.fromisoformat(day)):
             self.w.say_closed_day(dispatcher, r, date.fromisoformat(day), tracker.language)
             result["date"] = None
             result["time"] = None
-        elif (
-            day
-            and tracker.get_slot("time")
-            and not r.takes_booking_at(parse_clock(tracker.get_slot("time")), date.fromisoformat(day))
-        ):
-            result["time"] = None
+        elif said_time:
+            # A time said in a search ("at 8:10") is snapped to this place's grid, as a time said
+            # in the form is: a booking off the grid would sit outside the capacity buckets.
+            aligned = r.align(parse_clock(said_time))
+            bookable = not day or r.takes_booking_at(aligned, date.fromisoformat(day))
+            result["time"] = aligned.strftime("%H:%M") if bookable else None
+        party = tracker.get_slot("party_size")
+        if party is not None and bookable_party_size(dispatcher, party, r) is None:
+            result["party_size"] = None  # said in a search, before this place's limit was known
         return result
 
     async def validate_date(
@@ -990,6 +1003,11 @@ class ActionBookTable(RestaurantAction):
             return [SlotSet("confirmed", None), ActiveLoop("booking_form")]
         size = int(party)
         lang = tracker.language
+        local = at.astimezone(self.w.tz).time()
+        if size > r.max_party_size or r.align(local) != local:
+            # The form validates both on the way; a slot that got here another way is asked again.
+            wrong = SlotSet("party_size", None) if size > r.max_party_size else SlotSet("time", None)
+            return [wrong, SlotSet("confirmed", None), ActiveLoop("booking_form")]
         if at < self.w.earliest() or not await self.w.has_room(r, at, size):
             dispatcher.utter_message(response="utter_slot_taken", name=r.name, when=self.w.when(at, lang))
             await offer_other_times(self.w, dispatcher, r, at, size, lang)

@@ -207,16 +207,19 @@ class Availability:
         return (await self.seats_left([(r, at)]))[(r.id, at)]
 
     async def free(self, restaurants: Sequence[Restaurant], at: datetime, party: int) -> list[Restaurant]:
-        """Those open at `at` with room for `party`."""
+        """Those with room for `party` in their slot that holds `at` (8:10 is the 8:00 slot).
+
+        The booking form snaps a time to the place's slot the same way: a search at 8:10 must
+        not say "nothing free" where the form would book 8:00.
+        """
+        slots = {r.id: datetime.combine(at.date(), r.align(at.time()), at.tzinfo) for r in restaurants}
         candidates = [
             r
             for r in restaurants
-            if r.takes_booking_at(at.timetz().replace(tzinfo=None), at.date())
-            and party <= r.max_party_size
-            and r.align(at.time()) == at.time()
+            if r.takes_booking_at(slots[r.id].time(), at.date()) and party <= r.max_party_size
         ]
-        left = await self.seats_left((r, at) for r in candidates)
-        return [r for r in candidates if left[(r.id, at)] >= party]
+        left = await self.seats_left((r, slots[r.id]) for r in candidates)
+        return [r for r in candidates if left[(r.id, slots[r.id])] >= party]
 
     async def nearest_times(
         self, restaurant: Restaurant, wanted: datetime, party: int, not_before: datetime, count: int = 4
