@@ -131,7 +131,18 @@ def when_said(tracker: Tracker, tz: Any) -> WhenSaid:
 
 
 def _when_of(entity: Mapping[str, Any], tz: Any) -> WhenSaid | None:
-    """What one `time` entity says about when, or None when it is not one we can read."""
+    """What one `time` entity says about when, or None when it is not one we can read.
+
+    A button payload can carry anything ("25:00", "2026-02-30", {"from": "garbage"}): what is
+    no real time is no entity, as for a typed one, and the form asks again.
+    """
+    try:
+        return _read_when(entity, tz)
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+def _read_when(entity: Mapping[str, Any], tz: Any) -> WhenSaid | None:
     value = entity.get("value")
     info = entity.get("additional_info") or {}
     if isinstance(value, Mapping) and value.get("from"):  # an interval: "tonight", "this weekend"
@@ -143,10 +154,7 @@ def _when_of(entity: Mapping[str, Any], tz: Any) -> WhenSaid | None:
         return WhenSaid(at=parse_clock(value))
     if _ISO_DATE.match(value):
         return WhenSaid(day=date.fromisoformat(value))
-    try:
-        moment = datetime.fromisoformat(value).astimezone(tz)
-    except ValueError:
-        return None
+    moment = datetime.fromisoformat(value).astimezone(tz)
     grain = info.get("grain")
     from_button = entity.get("extractor") == "payload"
     has_date = from_button or bool(info.get("has_date", True))

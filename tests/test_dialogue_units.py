@@ -180,6 +180,45 @@ def test_slot_mappings_respect_intents_and_conditions() -> None:
     assert extract_slot_events(DOMAIN, same, _parse("book", cuisine="thai")) == []
 
 
+TYPED = BotDomain.model_validate(
+    {
+        "name": "typed",
+        "title": {"en": "Typed"},
+        "intents": {"inform": {}},
+        "slots": {
+            name: {"type": kind, **extra, "mappings": [{"type": "from_entity", "entity": name}]}
+            for name, kind, extra in [
+                ("cuisine", "text", {}),
+                ("price", "categorical", {"values": ["cheap", "upscale"]}),
+                ("size", "float", {}),
+                ("ok", "bool", {}),
+                ("picks", "list", {}),
+                ("anything", "any", {}),
+            ]
+        },
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("entities", "kept"),
+    [
+        (
+            {"cuisine": "thai", "price": "Cheap", "size": 4, "ok": False},
+            {"cuisine": "thai", "price": "cheap", "size": 4, "ok": False},
+        ),
+        ({"cuisine": 21, "price": "free", "size": "four", "ok": "yes"}, {}),
+        ({"cuisine": {"x": 1}, "price": ["cheap"], "size": True, "ok": 1}, {}),
+        ({"size": float("nan"), "anything": {"x": [1]}}, {"anything": {"x": [1]}}),
+        ({"picks": "a", "anything": None}, {"picks": ["a"]}),  # a list slot gathers every value
+    ],
+)
+def test_a_value_not_of_the_slots_type_fills_no_slot(entities: dict[str, Any], kept: dict[str, Any]) -> None:
+    """A button payload can carry anything: {"cuisine": 21} broke every later turn in the bot's actions."""
+    events = extract_slot_events(TYPED, BotState(), _parse("inform", **entities))
+    assert {e.key: e.value for e in events} == kept
+
+
 def test_domain_check_names_every_problem() -> None:
     broken = DOMAIN.model_copy(
         update={

@@ -5,12 +5,13 @@ This is Rasa's `action_extract_slots`. Custom mappings are left to the bot's val
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from plaza.dialogue.events import SlotSet
 from plaza.dialogue.state import BotState
-from plaza.domain import BotDomain, SlotMapping
+from plaza.domain import BotDomain, Slot, SlotMapping
 
 
 def _conditions_hold(mapping: SlotMapping, state: BotState) -> bool:
@@ -52,6 +53,33 @@ def _value(mapping: SlotMapping, slot_type: str, parse: Mapping[str, Any]) -> An
             return None
 
 
+def _typed(slot: Slot, value: Any) -> Any:
+    """`value` as the slot's declared type holds it, or None when it is no value of that type.
+
+    An entity's value comes from the NLU or from a button payload, and a payload can carry
+    anything: `{"cuisine": 21}` in a text slot broke every later turn of the conversation in
+    the bot's actions. A text slot takes strings; a categorical one its declared values (matched
+    without regard to case, as Rasa does); a float slot finite numbers; a bool slot booleans;
+    `any` anything.
+    """
+    match slot.type:
+        case "text":
+            return value if isinstance(value, str) else None
+        case "categorical":
+            if not isinstance(value, str):
+                return None
+            return next((v for v in slot.values or () if v.lower() == value.lower()), None)
+        case "float":
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            return value if number and math.isfinite(value) else None
+        case "bool":
+            return value if isinstance(value, bool) else None
+        case "list":
+            return value if isinstance(value, list) else None
+        case _:
+            return value
+
+
 def mapped_slot_values(domain: BotDomain, state: BotState, parse: Mapping[str, Any]) -> dict[str, Any]:
     """Every slot this message's mappings fill, with its value, changed or not (first mapping wins)."""
     intent = str((parse.get("intent") or {}).get("name") or "")
@@ -62,7 +90,7 @@ def mapped_slot_values(domain: BotDomain, state: BotState, parse: Mapping[str, A
                 continue
             if not _conditions_hold(mapping, state):
                 continue
-            value = _value(mapping, slot.type, parse)
+            value = _typed(slot, _value(mapping, slot.type, parse))
             if value is None:
                 continue
             values[name] = value
