@@ -279,6 +279,10 @@ class ValidationAction(Action):
         for slot, value in tracker.slots_to_validate().items():
             if value is None or slot not in methods["validate"]:
                 continue
+            if tracker.get_slot(slot) != value:
+                # An earlier validation of this message reset it ("closed that day" clears the
+                # date): validating the old value would say the same thing twice, or undo that.
+                continue
             method = getattr(self, f"validate_{slot}")
             result = await self._call(method, value, dispatcher, tracker, domain)
             if not isinstance(result, Mapping):
