@@ -568,6 +568,18 @@ class ValidateSlotMappings(ValidationAction):
         size = party_said(tracker, bare_number or tracker.get_slot("requested_slot") == "new_party_size")
         return {} if size is None else {"new_party_size": size}
 
+    # The entity tagger can read a word that is no cuisine or district of the catalog ("a table
+    # in the Marais": cuisine "table"); the search would then find nothing and say so.
+    def validate_cuisine(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"cuisine": value if value in self.w.catalog.cuisines else None}
+
+    def validate_district(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"district": value if value in self.w.catalog.districts else None}
+
 
 # -- searching ----------------------------------------------------------------------------------
 
@@ -695,11 +707,11 @@ class ActionSearchRestaurants(RestaurantAction):
         if no_criteria:
             dispatcher.utter_message(response="utter_search_ask_more")
         elif dropped:
-            strict = self.criteria(tracker, lang)
+            kept = self.criteria(tracker, lang, without=dropped)
             dispatcher.utter_message(
-                response="utter_search_relaxed",
-                strict=strict,
-                criteria=self.criteria(tracker, lang, without=dropped),
+                response="utter_search_relaxed" if kept else "utter_search_relaxed_all",
+                strict=self.criteria(tracker, lang),
+                criteria=kept,
             )
         else:
             dispatcher.utter_message(response="utter_search_intro", criteria=self.criteria(tracker, lang))

@@ -165,6 +165,32 @@ async def test_search_relaxes_criteria_that_match_nothing(actions: dict[str, Act
 
 
 
+async def test_a_search_that_keeps_no_criterion_says_other_places(actions: dict[str, Action]) -> None:
+    """"Nothing (…), but here are places :" had an empty list of criteria before its colon."""
+    _, messages, _ = await run(
+        actions["action_search_restaurants"], tracker({"cuisine": "martian"}, intent="search_restaurant")
+    )
+    assert texts(messages)[0] == "utter_search_relaxed_all"
+    assert messages[1]["elements"]
+
+
+@pytest.mark.parametrize(("slot", "said"), [("cuisine", "table"), ("district", "11e")])
+async def test_a_word_that_is_no_cuisine_or_district_of_the_catalog_fills_no_slot(
+    actions: dict[str, Action], slot: str, said: str
+) -> None:
+    events, _, _ = await run(
+        actions["action_validate_slot_mappings"],
+        tracker(intent="search_restaurant", new_slots={slot: said}),
+    )
+    assert SlotSet(slot, None) in events
+    kept, _, _ = await run(
+        actions["action_validate_slot_mappings"],
+        tracker(intent="search_restaurant", new_slots={"cuisine": "italian", "district": "bastille"}),
+    )
+    assert SlotSet("cuisine", "italian") in kept
+    assert SlotSet("district", "bastille") in kept
+
+
 async def test_search_relaxes_what_an_earlier_search_said_before_what_this_message_says(
     actions: dict[str, Action],
 ) -> None:
