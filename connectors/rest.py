@@ -95,8 +95,13 @@ class RestConnector:
         )
         result = await self._plaza.engine.handle(inbound)
         response = json_response(render(inbound.channel_user_id, [r.reply for r in result.replies]))
-        await response.prepare(request)
-        await response.write_eof()
+        try:
+            await response.prepare(request)
+            await response.write_eof()
+        except ConnectionResetError:
+            # The client left before its replies were written: they stay pending, and the same
+            # message re-sent with its message_id gets them. aiohttp logged this as an error.
+            return response
         self._plaza.delivery.delivered([r.delivery_id for r in result.replies])
         return response
 

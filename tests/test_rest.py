@@ -6,8 +6,11 @@ import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
@@ -318,3 +321,27 @@ async def test_a_payload_number_json_cannot_carry_is_refused_like_any_unusable_v
     )
     assert rows[-1][0]["text"] == pressed
     assert "for 4 people?" in await _say_text(client, "rita", '/restaurant.inform{"people": 4}')
+
+
+async def test_a_client_that_leaves_before_its_replies_is_no_error(
+    client: TestClient, plaza: Plaza, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiohttp logged "Error handling request" with a traceback; the replies stay pending, and
+    re-sending the message with its message_id gets them."""
+    real_prepare = web.Response.prepare
+
+    async def transport_closing(self: web.Response, request: web.BaseRequest) -> Any:
+        raise ConnectionResetError("Cannot write to closing transport")  # the client is gone
+
+    monkeypatch.setattr(web.Response, "prepare", transport_closing)
+    body = {"sender": "gone", "message": "hello", "metadata": {"message_id": "m1"}}
+    with caplog.at_level("INFO"), pytest.raises(aiohttp.ClientError):
+        await client.post(WEBHOOK, json=body)
+    monkeypatch.setattr(web.Response, "prepare", real_prepare)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], [r.getMessage() for r in caplog.records]
+    await plaza.delivery.flush()
+    states = await plaza.db.read(lambda c: [r[0] for r in c.execute(select(table_of(Delivery).c.state))])
+    assert states
+    assert set(states) == {"pending"}
+    again = await _say(client, "gone", "hello", message_id="m1")
+    assert again[0]["text"].startswith("Hello")
