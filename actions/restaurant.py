@@ -834,16 +834,16 @@ class ValidateBookingForm(FormValidationAction):
     async def validate_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        wanted = parse_clock(str(value))
+        said = wanted = parse_clock(str(value))
         day = (
             date.fromisoformat(tracker.get_slot("date")) if tracker.get_slot("date") else self.w.now().date()
         )
         r = self.restaurant(tracker)
         lang = tracker.language
         if r is not None:
-            wanted = r.align(wanted)
+            wanted = r.align(said)
             if not r.takes_booking_at(wanted, day):
-                self.w.say_closed(dispatcher, r, wanted, day, lang)
+                self.w.say_closed(dispatcher, r, said, day, lang)  # the time said, not its slot
                 return {"time": None}
         at = datetime.combine(day, wanted, self.w.tz)
         if at < self.w.earliest():
