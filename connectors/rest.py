@@ -4,9 +4,10 @@
     -> [{"recipient_id", "text", "buttons": [{"title", "payload"}], "image", "custom"}, ...]
 
 A button's payload sent back as the message presses it. Plaza reads three optional metadata
-keys: `message_id` (a re-sent message is answered once, with the same replies), `language`
-(the user's language, used for a new conversation) and `bot` (talk in that bot's chat rather
-than the concierge's).
+keys: `message_id` (a message the same sender re-sends with the same id is answered once, with
+the same replies; ids are the sender's own, so another sender's "1" is another message),
+`language` (the user's language, used for a new conversation) and `bot` (talk in that bot's
+chat rather than the concierge's).
 """
 
 from __future__ import annotations

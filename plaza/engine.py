@@ -8,9 +8,11 @@
     5. commit:   one transaction: domain writes, messages, outbox rows, events, tracker snapshot
     -> replies for the connector to render, then mark sent
 
-A re-delivered message (same channel and external id) is caught by a unique index at commit and
-answered with the replies stored the first time. A commit that loses a race (the tracker moved,
-the last table went) is rolled back and the turn runs again on fresh state.
+A re-delivered message (same channel, sender and external id) is caught by a unique index at
+commit and answered with the replies stored the first time. An external id is unique only among
+one sender's messages (a REST client numbers its own): from another sender it is another message.
+A commit that loses a race (the tracker moved, the last table went) is rolled back and the turn
+runs again on fresh state.
 """
 
 from __future__ import annotations
@@ -90,7 +92,9 @@ class Engine:
                 except IntegrityError:
                     self._forget(ref.conversation_id)
                     if inbound.external_id is not None:
-                        previous = await self._stored_replies(inbound.channel, inbound.external_id)
+                        previous = await self._stored_replies(
+                            inbound.channel, inbound.channel_user_id, inbound.external_id
+                        )
                         if previous is not None:
                             return TurnResult(ref.conversation_id, previous)
                     if reseeded:
@@ -155,6 +159,7 @@ class Engine:
             now=now,
             inbound_id=inbound_id,
             channel=inbound.channel,
+            channel_user_id=inbound.channel_user_id,
             address=inbound.chat_id,
             external_id=inbound.external_id,
             inbound_kind="payload" if inbound.payload is not None else "text",
@@ -227,8 +232,15 @@ class Engine:
     def _forget(self, conversation_id: int) -> None:
         self._states.pop(conversation_id, None)
 
-    async def _stored_replies(self, channel: str, external_id: str) -> list[StoredReply] | None:
-        return await self._db.read(lambda conn: replies_to(conn, channel, external_id))
+    async def _stored_replies(
+        self, channel: str, channel_user_id: str, external_id: str
+    ) -> list[StoredReply] | None:
+        """The replies to this sender's earlier delivery of the message, if there was one."""
+        return await self._db.read(
+            lambda conn: replies_to(
+                conn, channel=channel, channel_user_id=channel_user_id, external_id=external_id
+            )
+        )
 
 
 def _stamped(data: dict[str, Any], stamp: float) -> dict[str, Any]:

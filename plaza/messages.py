@@ -30,8 +30,12 @@ class Attachment:
 class Inbound:
     """One message from a user, as a connector received it.
 
-    `external_id` is the platform's id for the delivery (Telegram update id, a REST client's
-    `message_id`): the gateway drops a second delivery with the same (channel, external_id).
+    `external_id` is the platform's id for the message (Telegram update id, a REST client's
+    `message_id`): a second delivery with the same (channel, channel_user_id, external_id) is
+    answered with the replies stored the first time, not run again. It need be unique only among
+    the sender's own messages on the channel; the same id from another sender is another message.
+    A connector whose platform numbers messages per chat, where one user writes in several chats
+    (Telegram's message_id in groups), passes an id unique for the user (Telegram's update_id).
     `bot` names the bot chat the message was sent in; None is the concierge chat.
     `language` is what the channel knows of the user's language (a Telegram client's setting,
     `plaza chat --lang`): a new conversation starts in it; each message's own language, when

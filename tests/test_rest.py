@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from plaza.testing.apps import TestApps
 from .conftest import NOW
 
 WEBHOOK = "/webhooks/rest/webhook"
+BOOKING_REF = re.compile(r"PLZ-[A-HJ-NP-Z2-9]{6}")
 
 
 @pytest.fixture
@@ -116,6 +118,65 @@ async def test_a_redelivered_message_is_answered_once_with_the_same_replies(
     again = await _say(client, "bea", "book Bistrot Valmy for 2 tomorrow at 8pm", message_id="m-1")
     assert again == first
     assert await _count(plaza, Message) == messages
+
+
+async def test_a_message_id_is_the_senders_own_another_sender_never_gets_the_replies(
+    client: TestClient, plaza: Plaza
+) -> None:
+    """Clients number their own messages: alice's "1" and bob's "1" are two messages. Bob's must be
+    answered, not dropped as a re-delivery of alice's, and alice's replies (her booking reference,
+    its Change/Cancel buttons) must never reach him."""
+    await _say(client, "alice", "book Bistrot Valmy for 2 tomorrow at 8pm")
+    booked = await _say(client, "alice", "/affirm")
+    assert booked[0]["text"].startswith("Booked! Bistrot Valmy")
+    ref = BOOKING_REF.search(booked[0]["text"])
+    assert ref is not None
+
+    alices = await _say(client, "alice", "my bookings", message_id="1")
+    assert ref[0] in json.dumps(alices)
+    assert {b["title"] for r in alices for b in r.get("buttons", [])} >= {"Change", "Cancel"}
+
+    bobs = await _say(client, "bob", "bonjour", message_id="1")
+    assert bobs
+    assert all(r["recipient_id"] == "bob" for r in bobs)
+    assert bobs[0]["text"].startswith("Bonjour")  # his own greeting, in his language
+    assert ref[0] not in json.dumps(bobs)
+    assert not any(b["title"] in {"Change", "Cancel"} for r in bobs for b in r.get("buttons", []))
+
+    # each sender's re-send is still a re-delivery: answered once, with that sender's own replies
+    messages = await _count(plaza, Message)
+    assert await _say(client, "bob", "bonjour", message_id="1") == bobs
+    assert await _say(client, "alice", "my bookings", message_id="1") == alices
+    assert await _count(plaza, Message) == messages
+
+    table = table_of(Message)
+    senders = await plaza.db.read(
+        lambda c: sorted(
+            r[0]
+            for r in c.execute(
+                select(table.c.channel_user_id).where(table.c.direction == "in", table.c.external_id == "1")
+            )
+        )
+    )
+    assert senders == ["alice", "bob"]
+
+
+async def test_senders_sharing_message_ids_at_once_each_get_their_own_answer(
+    client: TestClient, plaza: Plaza
+) -> None:
+    """Eight senders, each sending message "1" at once, then re-sending it at once: eight turns."""
+    senders = [f"user-{i}" for i in range(8)]
+    first = await asyncio.gather(*(_say(client, s, "hello", message_id="1") for s in senders))
+    for sender, replies in zip(senders, first, strict=True):
+        assert replies
+        assert {r["recipient_id"] for r in replies} == {sender}
+    messages = await _count(plaza, Message)
+    again = await asyncio.gather(*(_say(client, s, "hello", message_id="1") for s in senders))
+    assert again == first
+    assert await _count(plaza, Message) == messages
+    table = table_of(Conversation)
+    versions = await plaza.db.read(lambda c: [r[0] for r in c.execute(select(table.c.version))])
+    assert versions == [1] * 8
 
 
 async def test_concurrent_messages_of_one_conversation_are_serialised(

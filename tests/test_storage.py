@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from plaza.dialogue.state import ConversationState
@@ -28,6 +29,7 @@ from plaza.storage.turns import (
     replies_to,
     storable_turn,
 )
+from plaza.testing.databases import FreshDatabases
 
 NOW = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 
@@ -52,7 +54,12 @@ async def _conversation(db: Database, user: str = "alice") -> tuple[int, int]:
 
 
 def _turn(
-    conversation_id: int, version: int, *, external_id: str | None = None, text: str = "hi"
+    conversation_id: int,
+    version: int,
+    *,
+    external_id: str | None = None,
+    text: str = "hi",
+    sender: str = "alice",
 ) -> TurnRecord:
     return TurnRecord(
         conversation_id=conversation_id,
@@ -61,7 +68,8 @@ def _turn(
         now=NOW,
         inbound_id=ids.next(),
         channel="rest",
-        address="alice",
+        channel_user_id=sender,
+        address=sender,
         external_id=external_id,
         inbound_kind="text",
         inbound_body={"text": text},
@@ -208,10 +216,37 @@ async def test_duplicate_inbound_is_refused_and_its_replies_found(db: Database) 
     await db.write(lambda c: commit_turn(c, turn=first))
     with pytest.raises(IntegrityError):
         await db.write(lambda c: commit_turn(c, turn=_turn(conv, 1, external_id="update-7")))
-    stored = await db.read(lambda c: replies_to(c, "rest", "update-7"))
-    assert stored is not None
-    assert [r.reply for r in stored] == [r.reply for r in first.replies]
-    assert await db.read(lambda c: replies_to(c, "rest", "never-seen")) is None
+
+    def stored(external_id: str) -> Callable[[Connection], list[StoredReply] | None]:
+        return lambda c: replies_to(c, channel="rest", channel_user_id="alice", external_id=external_id)
+
+    found = await db.read(stored("update-7"))
+    assert found is not None
+    assert [r.reply for r in found] == [r.reply for r in first.replies]
+    assert await db.read(stored("never-seen")) is None
+
+
+async def test_an_external_id_is_unique_per_sender_not_per_channel(db: Database) -> None:
+    """Clients number their own messages: bob's "1" is not a re-delivery of alice's "1"."""
+    _, alices = await _conversation(db, "alice")
+    _, bobs = await _conversation(db, "bob")
+    alice_turn = _turn(alices, 0, external_id="1", text="my bookings")
+    alice_turn.replies = [StoredReply(ids.next(), ids.next(), "restaurant", Reply(text="PLZ-ABC234"))]
+    await db.write(lambda c: commit_turn(c, turn=alice_turn))
+    bob_turn = _turn(bobs, 0, external_id="1", text="bonjour", sender="bob")
+    await db.write(lambda c: commit_turn(c, turn=bob_turn))  # no IntegrityError: another message
+    with pytest.raises(IntegrityError):
+        await db.write(lambda c: commit_turn(c, turn=_turn(bobs, 1, external_id="1", sender="bob")))
+
+    def stored(channel: str, sender: str) -> Callable[[Connection], list[StoredReply] | None]:
+        return lambda c: replies_to(c, channel=channel, channel_user_id=sender, external_id="1")
+
+    for sender, turn in (("alice", alice_turn), ("bob", bob_turn)):
+        found = await db.read(stored("rest", sender))
+        assert found is not None
+        assert [r.message_id for r in found] == [r.message_id for r in turn.replies]
+    assert await db.read(stored("rest", "cat")) is None
+    assert await db.read(stored("cli", "alice")) is None
 
 
 async def test_deliveries_are_marked_sent_once(db: Database) -> None:
@@ -348,3 +383,96 @@ def test_a_users_next_bookings_are_read_in_order_through_an_index(tmp_path: Path
         plan = " ".join(str(row) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", [1] * sql.count("?")))
     assert "ix_bookings_user_time" in plan
     assert "TEMP B-TREE" not in plan  # the index gives the order: no sort of every booking
+
+
+_AT = "'2026-11-20 14:00:00'"
+_BEFORE_0004 = [
+    "INSERT INTO users (id, display_name, language, created_at) VALUES"
+    f" (1, NULL, 'en', {_AT}), (2, NULL, 'fr', {_AT})",
+    "INSERT INTO channel_identities (id, channel, channel_user_id, user_id, created_at) VALUES"
+    f" (1, 'rest', 'alice', 1, {_AT}), (2, 'rest', 'bob', 2, {_AT}), (3, 'cli', 'alice-at-home', 1, {_AT})",
+    "INSERT INTO conversations (id, user_id, bot, state, version, created_at, updated_at) VALUES"
+    f" (1, 1, '', '{{}}', 0, {_AT}, {_AT}), (2, 2, '', '{{}}', 0, {_AT}, {_AT})",
+    "INSERT INTO messages (id, conversation_id, direction, channel, external_id, sender, kind, body,"
+    " language, reply_to, created_at) VALUES"
+    f" (10, 1, 'in', 'rest', '1', 'user:1', 'text', '{{}}', 'en', NULL, {_AT}),"
+    f" (11, 1, 'out', 'rest', NULL, 'restaurant', 'text', '{{\"text\": \"PLZ-ABC234\"}}', 'en', 10, {_AT}),"
+    f" (12, 2, 'in', 'rest', '7', 'user:2', 'text', '{{}}', 'fr', NULL, {_AT}),"
+    f" (13, 1, 'in', 'cli', '1', 'user:1', 'text', '{{}}', 'en', NULL, {_AT}),"
+    f" (14, 2, 'in', 'rest', NULL, 'user:2', 'text', '{{}}', 'fr', NULL, {_AT})",
+    "INSERT INTO deliveries (id, message_id, channel, address, state, attempts, platform_message_id, error,"
+    f" created_at, sent_at) VALUES (20, 11, 'rest', 'alice', 'sent', 1, NULL, NULL, {_AT}, {_AT})",
+]
+
+
+async def test_migration_0004_dedups_per_sender_and_keeps_messages_received_before_it(
+    databases: FreshDatabases,
+) -> None:
+    """Upgrade a database holding messages from 0003: each inbound message gets its sender's id on
+    the channel, so a message received before the upgrade is still recognised when re-delivered
+    after it, and another sender may use the same id. Downgrade keeps the first sender's id.
+    Runs on the suite's database: SQLite, or PostgreSQL in CI's second run."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from plaza.storage.migrate import alembic_config
+
+    url = await databases.fresh_url()
+    config = alembic_config(url)
+    await asyncio.to_thread(command.downgrade, config, "0003")
+    try:
+        db = Database(url)
+        await db.start()
+        try:
+            await db.write(lambda c: [c.exec_driver_sql(sql) for sql in _BEFORE_0004])
+        finally:
+            await db.close()
+
+        await asyncio.to_thread(command.upgrade, config, "head")
+        db = Database(url)
+        await db.start()
+        try:
+            messages = table_of(Message)
+            senders = await db.read(
+                lambda c: dict(c.execute(select(messages.c.id, messages.c.channel_user_id)).all())
+            )
+            assert senders == {10: "alice", 11: None, 12: "bob", 13: "alice-at-home", 14: "bob"}
+
+            def stored(sender: str) -> Callable[[Connection], list[StoredReply] | None]:
+                return lambda c: replies_to(c, channel="rest", channel_user_id=sender, external_id="1")
+
+            alices = [StoredReply(11, 20, "restaurant", Reply(text="PLZ-ABC234"))]
+            assert await db.read(stored("alice")) == alices
+            assert await db.read(stored("bob")) is None
+            bobs = _turn(2, 0, external_id="1", sender="bob")
+            await db.write(lambda c: commit_turn(c, turn=bobs))  # bob's "1" is his own message
+            with pytest.raises(IntegrityError):  # alice's "1", re-delivered after the upgrade
+                await db.write(lambda c: commit_turn(c, turn=_turn(1, 0, external_id="1")))
+        finally:
+            await db.close()
+
+        await asyncio.to_thread(command.downgrade, config, "0003")
+        db = Database(url)
+        await db.start()
+        try:
+            columns = await db.read(lambda c: {col["name"] for col in inspect(c).get_columns("messages")})
+            assert "channel_user_id" not in columns
+            ids_of_1 = await db.read(
+                lambda c: sorted(
+                    r[0]
+                    for r in c.execute(
+                        text("SELECT id FROM messages WHERE direction = 'in' AND external_id = '1'")
+                    )
+                )
+            )
+            assert ids_of_1 == [10, 13]  # bob's later "1" lost its id: the old index holds one per channel
+            bobs_body = await db.read(
+                lambda c: c.execute(
+                    text(f"SELECT external_id FROM messages WHERE id = {bobs.inbound_id}")
+                ).scalar_one()
+            )
+            assert bobs_body is None
+        finally:
+            await db.close()
+    finally:
+        await asyncio.to_thread(command.upgrade, config, "head")

@@ -97,13 +97,20 @@ class Conversation(Base):
 
 
 class Message(Base):
-    """Every message in and out. `external_id` deduplicates re-delivered inbound messages."""
+    """Every message in and out.
+
+    An inbound message keeps its sender's id on the channel (`channel_user_id`) and the platform's
+    id for it (`external_id`); the two deduplicate re-delivered messages (migration 0004). An
+    external id is unique only among one sender's messages: clients number their own messages
+    (a REST `message_id` is often a counter), so the same id from two senders is two messages.
+    """
 
     __tablename__ = "messages"
     __table_args__ = (
         Index(
-            "uq_messages_inbound_external",
+            "uq_messages_inbound_sender_external",
             "channel",
+            "channel_user_id",
             "external_id",
             unique=True,
             sqlite_where=text("direction = 'in'"),
@@ -116,6 +123,8 @@ class Message(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(3))
     channel: Mapped[str] = mapped_column(String(32))
+    channel_user_id: Mapped[str | None] = mapped_column(String(200))
+    """Inbound: who sent it on the channel (as in `channel_identities`). None for replies."""
     external_id: Mapped[str | None] = mapped_column(String(200))
     sender: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(16))

@@ -46,6 +46,8 @@ class TurnRecord:
     now: datetime
     inbound_id: int
     channel: str
+    channel_user_id: str
+    """Who sent the inbound message on the channel: with `external_id`, what deduplicates it."""
     address: str
     external_id: str | None
     inbound_kind: str
@@ -74,6 +76,7 @@ def _message_rows(turn: TurnRecord) -> list[dict[str, Any]]:
             "conversation_id": turn.conversation_id,
             "direction": "in",
             "channel": turn.channel,
+            "channel_user_id": turn.channel_user_id,
             "external_id": turn.external_id,
             "sender": turn.user_sender,
             "kind": turn.inbound_kind,
@@ -89,6 +92,7 @@ def _message_rows(turn: TurnRecord) -> list[dict[str, Any]]:
             "conversation_id": turn.conversation_id,
             "direction": "out",
             "channel": turn.channel,
+            "channel_user_id": None,
             "external_id": None,
             "sender": r.bot,
             "kind": r.reply.kind,
@@ -219,11 +223,20 @@ def storable_turn(turn: TurnRecord) -> TurnRecord:
     )
 
 
-def replies_to(conn: Connection, channel: str, external_id: str) -> list[StoredReply] | None:
-    """The replies already stored for an inbound message, or None if we never received it."""
+def replies_to(
+    conn: Connection, *, channel: str, channel_user_id: str, external_id: str
+) -> list[StoredReply] | None:
+    """The replies already stored for this sender's inbound message, or None if we never received it.
+
+    Only the sender's own messages are looked at: another sender's message with the same
+    external id is another message, and its replies are never theirs to see.
+    """
     inbound = conn.execute(
         select(messages.c.id).where(
-            messages.c.channel == channel, messages.c.external_id == external_id, messages.c.direction == "in"
+            messages.c.channel == channel,
+            messages.c.channel_user_id == channel_user_id,
+            messages.c.external_id == external_id,
+            messages.c.direction == "in",
         )
     ).first()
     if inbound is None:
