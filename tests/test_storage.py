@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -88,6 +89,17 @@ async def _count(db: Database, model: type) -> int:
     table = table_of(model)
     return await db.read(lambda c: int(c.execute(select(func.count()).select_from(table)).scalar_one()))
 
+
+
+@asynccontextmanager
+async def _opened(url: str) -> AsyncIterator[Database]:
+    """A started Database on `url`, closed afterwards (between the migration steps)."""
+    db = Database(url)
+    await db.start()
+    try:
+        yield db
+    finally:
+        await db.close()
 
 async def test_identity_and_conversation_are_created_once(db: Database) -> None:
     first = await _conversation(db)
@@ -421,17 +433,11 @@ async def test_migration_0004_dedups_per_sender_and_keeps_messages_received_befo
     config = alembic_config(url)
     await asyncio.to_thread(command.downgrade, config, "0003")
     try:
-        db = Database(url)
-        await db.start()
-        try:
+        async with _opened(url) as db:
             await db.write(lambda c: [c.exec_driver_sql(sql) for sql in _BEFORE_0004])
-        finally:
-            await db.close()
 
         await asyncio.to_thread(command.upgrade, config, "head")
-        db = Database(url)
-        await db.start()
-        try:
+        async with _opened(url) as db:
             messages = table_of(Message)
             senders = await db.read(
                 lambda c: dict(c.execute(select(messages.c.id, messages.c.channel_user_id)).all())
@@ -448,13 +454,9 @@ async def test_migration_0004_dedups_per_sender_and_keeps_messages_received_befo
             await db.write(lambda c: commit_turn(c, turn=bobs))  # bob's "1" is his own message
             with pytest.raises(IntegrityError):  # alice's "1", re-delivered after the upgrade
                 await db.write(lambda c: commit_turn(c, turn=_turn(1, 0, external_id="1")))
-        finally:
-            await db.close()
 
         await asyncio.to_thread(command.downgrade, config, "0003")
-        db = Database(url)
-        await db.start()
-        try:
+        async with _opened(url) as db:
             columns = await db.read(lambda c: {col["name"] for col in inspect(c).get_columns("messages")})
             assert "channel_user_id" not in columns
             ids_of_1 = await db.read(
@@ -472,7 +474,5 @@ async def test_migration_0004_dedups_per_sender_and_keeps_messages_received_befo
                 ).scalar_one()
             )
             assert bobs_body is None
-        finally:
-            await db.close()
     finally:
         await asyncio.to_thread(command.upgrade, config, "head")
