@@ -398,12 +398,6 @@ class World:
     async def booking(self, ref: str) -> BookingRow | None:
         return await self.ctx.store.read(lambda conn: booking_by_ref(conn, ref))
 
-    async def booking_and_place(self, ref: str) -> tuple[BookingRow, Restaurant] | None:
-        """The booking and its restaurant, or None when either is unknown."""
-        booking = await self.booking(ref)
-        r = self.catalog.get(booking.resource_id) if booking is not None else None
-        return (booking, r) if booking is not None and r is not None else None
-
     async def own_booking(self, ref: Any, tracker: Tracker) -> BookingRow | None:
         """The user's own upcoming booking `ref`, else None (another user's, past, cancelled, unknown).
 
@@ -413,7 +407,7 @@ class World:
         """
         if not isinstance(ref, str) or not ref.strip():
             return None
-        booking = await self.booking(ref.upper().strip())
+        booking = await self.booking(typed_ref(ref))
         if booking is None or booking.user_id != user_of(tracker) or not self.is_upcoming(booking):
             return None
         return booking
@@ -423,6 +417,11 @@ class World:
         booking = await self.own_booking(ref, tracker)
         r = self.catalog.get(booking.resource_id) if booking is not None else None
         return (booking, r) if booking is not None and r is not None else None
+
+
+def typed_ref(value: Any) -> str:
+    """A booking reference as stored, whatever case or spaces the user typed it with."""
+    return str(value).upper().strip()
 
 
 def user_of(tracker: Tracker) -> int:
@@ -689,10 +688,9 @@ class ActionSearchRestaurants(RestaurantAction):
         if at is not None and at < self.w.earliest():
             dispatcher.utter_message(response="utter_past_time")
             return [SlotSet("time", None)]
-        if found and party > max(r.max_party_size for r in found):
-            dispatcher.utter_message(
-                response="utter_party_size_too_large", max=max(r.max_party_size for r in found)
-            )
+        largest = max((r.max_party_size for r in found), default=party)
+        if party > largest:
+            dispatcher.utter_message(response="utter_party_size_too_large", max=largest)
             return [SlotSet("party_size", None)]
         if at is not None:
             aligned = [r for r in found if r.takes_booking_at(r.align(at.time()), at.date())]
@@ -1024,9 +1022,10 @@ class ActionBookTable(RestaurantAction):
         size = int(party)
         lang = tracker.language
         local = at.astimezone(self.w.tz).time()
-        if size > r.max_party_size or r.align(local) != local:
+        too_many = size > r.max_party_size
+        if too_many or r.align(local) != local:
             # The form validates both on the way; a slot that got here another way is asked again.
-            wrong = SlotSet("party_size", None) if size > r.max_party_size else SlotSet("time", None)
+            wrong = SlotSet("party_size" if too_many else "time", None)
             return [wrong, SlotSet("confirmed", None), ActiveLoop("booking_form")]
         if at < self.w.earliest() or not await self.w.has_room(r, at, size):
             dispatcher.utter_message(response="utter_slot_taken", name=r.name, when=self.w.when(at, lang))
@@ -1244,7 +1243,7 @@ class BookingRefValidation(FormValidationAction):
     ) -> dict[str, Any]:
         booking = await self.w.own_booking(str(value), tracker)
         if booking is None:
-            dispatcher.utter_message(response="utter_unknown_booking", ref=str(value).upper().strip())
+            dispatcher.utter_message(response="utter_unknown_booking", ref=typed_ref(value))
             return {"booking_ref": None}
         return {"booking_ref": booking.ref}
 
@@ -1383,7 +1382,7 @@ def not_own_booking(dispatcher: CollectingDispatcher, tracker: Tracker, slots: S
     It was typed in an earlier turn, is someone else's, or was cancelled meanwhile in another chat.
     """
     ref = tracker.get_slot("booking_ref")
-    dispatcher.utter_message(response="utter_unknown_booking", ref=str(ref or "").upper().strip())
+    dispatcher.utter_message(response="utter_unknown_booking", ref=typed_ref(ref or ""))
     return [ActiveLoop(None), SlotSet("booking_ref", None), *(SlotSet(s, None) for s in slots)]
 
 

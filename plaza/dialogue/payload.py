@@ -40,22 +40,18 @@ def parse_payload(text: str) -> Payload | None:
         raise BadInput(f"malformed button payload {text[:80]!r}: expected /intent or /intent{{json object}}")
     entities: dict[str, Any] = {}
     if match.group("entities"):
+        too_deep = BadInput(f"button payload {text[:80]!r}: entities nest more than {MAX_INPUT_DEPTH} levels")
         try:
             decoded = json.loads(match.group("entities"))
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"button payload {text[:80]!r} has invalid JSON entities: {exc.msg}") from exc
-        except ValueError as exc:  # an integer of more than 4,300 digits: Python refuses to convert it
-            raise BadInput(f"button payload {text[:80]!r} has invalid JSON entities: {exc}") from exc
+        except ValueError as exc:  # invalid JSON, or an integer of more than 4,300 digits
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise BadInput(f"button payload {text[:80]!r} has invalid JSON entities: {reason}") from exc
         except RecursionError as exc:  # about 1,000 nested brackets: deeper than the decoder goes
-            raise BadInput(
-                f"button payload {text[:80]!r}: entities nest more than {MAX_INPUT_DEPTH} levels"
-            ) from exc
+            raise too_deep from exc
         if not isinstance(decoded, dict):
             raise BadInput(f"button payload {text[:80]!r}: entities must be a JSON object")
         if deeper_than(decoded, MAX_INPUT_DEPTH):
-            raise BadInput(
-                f"button payload {text[:80]!r}: entities nest more than {MAX_INPUT_DEPTH} levels"
-            )
+            raise too_deep
         entities = decoded
     name = match.group("intent")
     bot, _, intent = name.rpartition(".")

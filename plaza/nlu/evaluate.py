@@ -27,7 +27,7 @@ from plaza.nlu.model import DEFAULT_CONFIG, IntentEntityModel
 from plaza.nlu.pipeline_config import AUTO_ENCODER, ModelError, PipelineConfig
 from plaza.nlu.sentence_encoder import INSTALL_HINT
 from plaza.nlu.sentence_encoder import is_installed as encoder_installed
-from plaza.nlu.training_data import TrainingDataError, load_jsonl, load_yaml
+from plaza.nlu.training_data import TrainingDataError, is_yaml, load_jsonl, load_yaml
 from plaza.nlu.types import OUT_OF_SCOPE, TrainingData
 
 __all__ = ["EvalResult", "Prediction", "evaluate", "pipeline_from_args", "run_from_args"]
@@ -203,9 +203,7 @@ def _err(message: str) -> None:
 
 def load_eval_data(path: str) -> TrainingData:
     """Rasa YAML for a `.yml`/`.yaml` file, JSONL for any other name (the evaluation format)."""
-    if Path(path).suffix.lower() in (".yml", ".yaml"):
-        return load_yaml(path)
-    return load_jsonl(path)
+    return load_yaml(path) if is_yaml(path) else load_jsonl(path)
 
 
 def run_from_args(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ from plaza.nlu.types import EntitySpan, Example, LookupTable, RegexFeature, Trai
 
 __all__ = [
     "TrainingDataError",
+    "is_yaml",
     "load_jsonl",
     "load_training_data",
     "load_yaml",
@@ -392,14 +393,18 @@ def _jsonl_example(obj: Any, source: str, line: int) -> tuple[Example, dict[str,
     return Example(text, intent, tuple(sorted(spans, key=lambda s: (s.start, s.end)))), synonyms
 
 
+def is_yaml(path: str | Path) -> bool:
+    """Whether `path` names Rasa YAML (`.yml`/`.yaml`), by its suffix."""
+    return Path(path).suffix.lower() in (".yml", ".yaml")
+
+
 def load_training_data(*paths: str | Path) -> TrainingData:
     """Read and merge files, choosing the reader by suffix (`.yml`/`.yaml` or `.jsonl`)."""
     data = TrainingData()
     for path in paths:
-        suffix = Path(path).suffix.lower()
-        if suffix in (".yml", ".yaml"):
+        if is_yaml(path):
             data = data.merge(load_yaml(path))
-        elif suffix == ".jsonl":
+        elif Path(path).suffix.lower() == ".jsonl":
             data = data.merge(load_jsonl(path))
         else:
             raise TrainingDataError(
