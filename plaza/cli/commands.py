@@ -143,6 +143,8 @@ def train(args: argparse.Namespace) -> int:
         model = train_job(job, pipeline, bar)
         trained += 1
         check = "" if model.encoder_check is None else f"; {model.encoder_check.summary()}"
+        if model.encoder_skip is not None:
+            check += f"; {model.encoder_skip.summary()}"
         print(
             f"trained     {job.name}/{job.language}  ({len(job.data.examples)} examples, "
             f"{time.perf_counter() - t0:.1f}s{check})",

@@ -128,8 +128,22 @@ def evaluate(
         "pipeline": {k: v for k, v in config.to_dict().items() if v != getattr(DEFAULT_CONFIG, k)},
         "sentence_encoder_used": model.config.sentence_encoder,
         "encoder_check": None if model.encoder_check is None else model.encoder_check.to_dict(),
+        "encoder_skip": _encoder_skip_figures(model, test),
     }
     return EvalResult(summary, predictions, class_scores, by_type, labels)
+
+
+def _encoder_skip_figures(model: IntentEntityModel, test: TrainingData) -> dict[str, Any] | None:
+    """The learned skip rule and the share of test messages parsed without the encoder."""
+    skip = model.encoder_skip
+    if skip is None:
+        return None
+    skipped = sum(model.skips_encoder(e.text) for e in test.examples)
+    return {
+        "confidence": _r(skip.confidence),
+        "held_out_share": _r(skip.share),
+        "test_share": _r(skipped / max(1, len(test.examples))),
+    }
 
 
 def data_language(data: TrainingData, sample: int = 500) -> str:

@@ -5,8 +5,10 @@ in a safe, fast format (JSON + memory-mapped `.npy` + crfsuite binaries; no pick
 class routes across bots: train it with labels = bot names and no entities.
 
 Parse path (no scikit-learn, no scipy): tokenise -> hints (regex, lookup, known values) ->
-hashed TF-IDF -> linear scores -> calibrated softmax -> out-of-scope decision -> the CRF of
-the top intent -> entities with synonyms mapped to canonical values.
+hashed TF-IDF -> linear scores (plus the sentence embedding's, when the model has the encoder
+and the sparse scores alone are not sure: `encoder_skip.py`) -> calibrated softmax ->
+out-of-scope decision -> the CRF of the top intent -> entities with synonyms mapped to
+canonical values.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy.typing as npt
 
 from plaza.nlu.embedding_projection import EmbeddingProjection
 from plaza.nlu.encoder_choice import EncoderCheck
+from plaza.nlu.encoder_skip import EncoderSkip
 from plaza.nlu.entity_tagger import CrfTagger
 from plaza.nlu.features import HashedTfidf, MessageVectorizer
 from plaza.nlu.gazetteer import Gazetteer, phrase_key
@@ -138,6 +141,7 @@ class IntentEntityModel:
         classifier: LinearModel,
         projection: EmbeddingProjection | None = None,
         encoder_check: EncoderCheck | None = None,
+        encoder_skip: EncoderSkip | None = None,
         temperature: float,
         threshold: float,
         tagger: CrfTagger | None,
@@ -162,6 +166,8 @@ class IntentEntityModel:
         self.projection = projection
         self.encoder_check = encoder_check
         """With `sentence_encoder: auto`, the held-out comparison that decided (not saved)."""
+        self.encoder_skip = encoder_skip
+        """When a parse answers without the encoder (`encoder_skip.py`); None: never."""
         self._encoder: SentenceEncoder | None = None
         if config.sentence_encoder is not None:
             from plaza.nlu.sentence_encoder import load_sentence_encoder  # noqa: PLC0415 - optional extra
@@ -239,12 +245,31 @@ class IntentEntityModel:
         cols, vals = self._vectorizer.vector(tokens, extras)
         if self._encoder is None:
             return softmax(self.classifier.scores(cols, vals), self.temperature)
+        sparse, sure = self._sparse_part(cols, vals)
+        if sure is not None:
+            return sure
+        scores = self.prior_scores(self._encoder.encode_one(text))
+        scores += sparse
+        return softmax(scores, self.temperature)
+
+    def skips_encoder(self, text: str) -> bool:
+        """Whether `parse(text)` answers without the sentence encoder (evaluation reports the share)."""
+        if self._encoder is None:
+            return True
+        tokens = tokenize(text)
+        cols, vals = self._vectorizer.vector(tokens, self._hints.compute(tokens, text).extras)
+        return self._sparse_part(cols, vals)[1] is not None
+
+    def _sparse_part(self, cols: I64Array, vals: F32Array) -> tuple[F32Array, F32Array | None]:
+        """The sparse features' scores (no bias), and the sparse answer when it is sure enough."""
         # einsum, not `@`: a product this size wakes OpenBLAS's threads, which then spin against
         # onnxruntime's for the same cores (Banking77: p50 2.3 ms instead of 1.7 ms)
-        scores = self.prior_scores(self._encoder.encode_one(text))
         if cols.shape[0]:
-            scores += np.einsum("i,ij->j", vals, self.classifier.weights[cols])
-        return softmax(scores, self.temperature)
+            sparse: F32Array = np.einsum("i,ij->j", vals, self.classifier.weights[cols])
+        else:
+            sparse = np.zeros(len(self.classifier.labels), dtype=np.float32)
+        sure = None if self.encoder_skip is None else self.encoder_skip.probabilities(sparse)
+        return sparse, sure
 
     # ------------------------------------------------------------------------------- entities
 
@@ -304,6 +329,8 @@ class IntentEntityModel:
         if self.projection is not None:
             arrays["embedding_mean"] = self.projection.mean
             arrays["embedding_matrix"] = self.projection.matrix
+        if self.encoder_skip is not None:
+            arrays["sparse_bias"] = self.encoder_skip.bias
         for name, array in arrays.items():
             _atomic_write(directory / f"{name}.npy", partial(_save_array, array=array))
         crf_files: dict[str, str] = {}
@@ -321,6 +348,7 @@ class IntentEntityModel:
             "block_weights": self.tfidf.block_weights.tolist(),
             "temperature": self.temperature,
             "threshold": self.threshold,
+            "encoder_skip": None if self.encoder_skip is None else self.encoder_skip.to_json(),
             "entity_types": list(self._entity_types),
             "regexes": [[r.name, list(r.patterns)] for r in self.regexes],
             "synonyms": self.synonyms,
@@ -353,6 +381,10 @@ class IntentEntityModel:
             projection = None
             if config.sentence_encoder is not None:
                 projection = EmbeddingProjection(array("embedding_mean"), array("embedding_matrix"))
+            skip = meta["encoder_skip"]
+            encoder_skip = (
+                None if skip is None else EncoderSkip.from_json(skip, np.array(array("sparse_bias")))
+            )
             crf_files: dict[str, str] = meta["crf_files"]
             tagger = None
             if crf_files:
@@ -365,6 +397,7 @@ class IntentEntityModel:
                 tfidf=tfidf,
                 classifier=classifier,
                 projection=projection,
+                encoder_skip=encoder_skip,
                 temperature=float(meta["temperature"]),
                 threshold=float(meta["threshold"]),
                 tagger=tagger,

@@ -21,7 +21,7 @@ __all__ = [
     "check_sentence_encoder",
 ]
 
-MODEL_VERSION = "plaza-nlu-5"
+MODEL_VERSION = "plaza-nlu-6"
 """Bumped whenever training or parsing changes behaviour: part of the fingerprint and the saved format."""
 
 SENTENCE_ENCODERS = {"minilm": ("en",)}
@@ -79,6 +79,11 @@ class PipelineConfig:
     """Project the embedding on its first principal axes (fitted on the training messages); 0 keeps
     all of them.  128 fits 40 % faster with a third of the dense block, but lost 0.3 points on Banking77's
     5-fold CV (92.60 against 92.88 %, with one SVM over both blocks)."""
+    sentence_encoder_skip_loss: float | None = 0.05
+    """A parse leaves the encoder out when the sparse classifier alone is sure enough: the
+    confidence is learned on held-out scores so that the messages skipped give back at most this
+    share of the encoder's net held-out gain (`encoder_skip.py`).  On Banking77 two thirds of
+    the messages skip it.  `null`: the encoder reads every message."""
     sentence_encoder_auto_min_examples: int = 500
     """`auto` considers the encoder only for data this large.  Not for lack of evidence (data under
     3,000 examples is scored on every fold, and the sign test weighs what it gets) but for cost:
@@ -195,7 +200,12 @@ class PipelineConfig:
         )
 
 
-_OPTIONAL = {"oos_threshold": float, "class_weight": str, "sentence_encoder": str}
+_OPTIONAL = {
+    "oos_threshold": float,
+    "class_weight": str,
+    "sentence_encoder": str,
+    "sentence_encoder_skip_loss": float,
+}
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
@@ -270,6 +280,7 @@ _RANGES: dict[str, Rule] = {
     "sentence_encoder_weight": _at_least(0.0),
     "sentence_encoder_c": _above(0.0),
     "sentence_encoder_dims": _at_least(0),  # 0: every dimension
+    "sentence_encoder_skip_loss": _optional(_between(0.0, 1.0), "the encoder reads every message"),
     "sentence_encoder_auto_min_examples": _at_least(0),
     "sentence_encoder_auto_max_work": _at_least(0),
     "intent_loss": _one_of("svm", "logreg"),

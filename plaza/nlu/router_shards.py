@@ -255,14 +255,32 @@ class ShardedRouter:
             for k, shard in enumerate(self.shards):
                 probs[k, : len(self.labels[k])] = shard.intent_probabilities(text, tokens)
             return probs
-        scores = self._bias.copy()
-        if self._encoded:
-            embedding = self.shards[self._encoded[0]].embed(text)
+        if not self._encoded:
+            scores = self._bias.copy()
+            self._index.add_scores(tokens, scores)
+            return softmax(scores / self._temperatures[:, None], 1.0)
+        # As each shard parses on its own: a shard whose sparse classifier is sure answers
+        # without the embedding (`encoder_skip.py`); the embedding is computed only if one is not.
+        sparse = np.zeros(self._bias.shape, dtype=np.float32)
+        self._index.add_scores(tokens, sparse)
+        sure: dict[int, F32Array] = {}
+        for k in self._encoded:
+            skip = self.shards[k].encoder_skip
+            answer = None if skip is None else skip.probabilities(sparse[k, : len(self.labels[k])])
+            if answer is not None:
+                sure[k] = answer
+        scores = self._bias + sparse
+        unsure = [k for k in self._encoded if k not in sure]
+        if unsure:
+            embedding = self.shards[unsure[0]].embed(text)
             assert embedding is not None
-            for k in self._encoded:
-                scores[k, : len(self.labels[k])] = self.shards[k].prior_scores(embedding)
-        self._index.add_scores(tokens, scores)
-        return softmax(scores / self._temperatures[:, None], 1.0)
+            for k in unsure:
+                n = len(self.labels[k])
+                scores[k, :n] = self.shards[k].prior_scores(embedding) + sparse[k, :n]
+        probs = softmax(scores / self._temperatures[:, None], 1.0)
+        for k, answer in sure.items():
+            probs[k, : len(answer)] = answer
+        return probs
 
     def _decide(self, probs: F32Array) -> ModelOutput:
         """The bot of the shard that claims the message most surely, or the router is unsure.

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from plaza.nlu.calibration import choose_threshold, fit_temperature
 from plaza.nlu.embedding_projection import EmbeddingProjection
 from plaza.nlu.encoder_choice import EncoderCheck, candidate_encoder, compare_held_out
+from plaza.nlu.encoder_skip import EncoderSkip, choose_encoder_skip
 from plaza.nlu.entity_tagger import CrfTagger, altered_spans, bio_labels, sequence_features
 from plaza.nlu.features import HashedTfidf
 from plaza.nlu.gazetteer import Gazetteer, phrase_key
@@ -142,6 +143,8 @@ def train_model(
     # The fits are independent: liblinear and numpy release the GIL, so they share the cores in
     # threads.
     encoder_check: EncoderCheck | None = None
+    sparse_cv: F32Array | None = None
+    encoder_skip: EncoderSkip | None = None
     # One BLAS thread per fit: the workers are the parallelism.  Otherwise OpenBLAS's threads
     # (numpy's and scipy's pools, spinning while they wait) fight liblinear's for the cores
     # (Banking77 with the encoder: 22.7 s of training instead of 18.0 s).  The limit reaches
@@ -165,7 +168,7 @@ def train_model(
                     # The held-out scores without the embedding are in hand: compare, no extra fit.
                     encoder_check = compare_held_out(fused[seen], cv[seen], gold[seen])
                 if encoder_check is None or encoder_check.helps:
-                    cv = fused
+                    sparse_cv, cv = cv[seen], fused
                 else:
                     final_dense, projection, encoder = None, None, None
                 del fused
@@ -186,7 +189,18 @@ def train_model(
         dense_classifier = None if final_dense is None else final_dense.result()
     del x, dense, final, final_dense
     if dense_classifier is not None:
+        if sparse_cv is not None and config.sentence_encoder_skip_loss is not None:
+            # the held-out scores of both models are in hand: learn when the sparse one suffices
+            encoder_skip = choose_encoder_skip(
+                sparse_cv,
+                cv,
+                cv_gold,
+                classifier.bias,
+                allowance=config.sentence_encoder_skip_loss,
+                floor=threshold,
+            )
         classifier = fuse(classifier, dense_classifier, weight)
+    del sparse_cv
     release_freed_memory()
     report("intents", 1.0)
 
@@ -225,6 +239,7 @@ def train_model(
     return cls(
         config=replace(config, sentence_encoder=encoder),
         encoder_check=encoder_check,
+        encoder_skip=encoder_skip,
         tfidf=tfidf,
         classifier=classifier,
         projection=projection,

@@ -12,6 +12,7 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -341,14 +342,17 @@ def _restaurant_taxi_shards() -> list[Any]:
     return router_shards(messages, shard_bots=2)
 
 
-def _assert_each_shard_keeps_its_probabilities(models: list[IntentEntityModel]) -> None:
+def _assert_each_shard_keeps_its_probabilities(
+    models: list[IntentEntityModel],
+    texts: Sequence[str] = ("i need a cab from the opera to bastille", "hello", ""),
+) -> None:
     """The router's shared index gives each shard the probabilities it gives on its own."""
     from plaza.nlu.router_shards import ShardedRouter
     from plaza.nlu.tokenizer import tokenize
 
     router = ShardedRouter(models)
     assert router._index is not None
-    for text in ("i need a cab from the opera to bastille", "hello", ""):
+    for text in texts:
         tokens = tokenize(text)
         probs = router._probabilities(text, tokens)
         for k, shard in enumerate(router.shards):
