@@ -6,6 +6,7 @@ encoder (skipped, saying so, without the `[embeddings]` extra and the model's fi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -122,16 +123,33 @@ class _CountingEncoder:
 
 
 @pytest.fixture(scope="module")
-def skipping_model(tmp_path_factory: pytest.TempPathFactory) -> IntentEntityModel:
-    """The restaurant/taxi model with a skip rule: its held-out data are few, so without a margin."""
+def encoder_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The int8 graph built once for this module, in a folder of its own (not the user's cache)."""
     from plaza.nlu import sentence_encoder
 
+    folder = tmp_path_factory.mktemp("encoder-cache")
     mp = pytest.MonkeyPatch()
-    mp.setenv(sentence_encoder.CACHE_DIR_ENV, str(tmp_path_factory.mktemp("encoder-cache")))
+    mp.setenv(sentence_encoder.CACHE_DIR_ENV, str(folder))
+    yield folder
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def skipping_model(encoder_cache: Path) -> IntentEntityModel:
+    """The restaurant/taxi model with a skip rule: its held-out data are few, so without a margin."""
+    del encoder_cache
+    mp = pytest.MonkeyPatch()
     mp.setattr(encoder_skip, "MARGIN_SD", 0.0)
     model = IntentEntityModel.train(restaurant_taxi_data(), SKIPPING)
     mp.undo()
     return model
+
+
+@pytest.fixture
+def without_margin(encoder_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training learns a skip rule from the small test data (see `skipping_model`)."""
+    del encoder_cache
+    monkeypatch.setattr(encoder_skip, "MARGIN_SD", 0.0)
 
 
 @needs_encoder
@@ -184,11 +202,8 @@ def test_the_skip_rule_is_saved_and_loaded(skipping_model: IntentEntityModel, tm
 
 
 @needs_encoder
-def test_without_a_skip_loss_every_message_is_encoded(
-    skipping_model: IntentEntityModel, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    del skipping_model  # builds the encoder's graph in its own cache
-    monkeypatch.setattr(encoder_skip, "MARGIN_SD", 0.0)
+@pytest.mark.usefixtures("without_margin")
+def test_without_a_skip_loss_every_message_is_encoded() -> None:
     model = IntentEntityModel.train(restaurant_taxi_data(), replace(ENCODER, sentence_encoder_skip_loss=None))
     assert model.encoder_skip is None
     assert not any(model.skips_encoder(t) for t in SURE_TEXTS)
@@ -197,14 +212,14 @@ def test_without_a_skip_loss_every_message_is_encoded(
 
 
 @needs_encoder
-def test_router_shards_skip_the_encoder_as_each_shard_does(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("without_margin")
+def test_router_shards_skip_the_encoder_as_each_shard_does() -> None:
     """Some shards sure and some not, for one message: each still gets its own probabilities."""
     from tests.nlu.test_sentence_encoder import (
         _assert_each_shard_keeps_its_probabilities,
         _restaurant_taxi_shards,
     )
 
-    monkeypatch.setattr(encoder_skip, "MARGIN_SD", 0.0)
     models = [IntentEntityModel.train(s.training, ENCODER) for s in _restaurant_taxi_shards()]
     assert any(m.encoder_skip is not None for m in models)
     sure = [[m.skips_encoder(t) for m in models] for t in SURE_TEXTS + OTHER_TEXTS]
@@ -213,14 +228,13 @@ def test_router_shards_skip_the_encoder_as_each_shard_does(monkeypatch: pytest.M
 
 
 @needs_encoder
+@pytest.mark.usefixtures("without_margin")
 def test_eval_reports_the_rule_and_the_share_of_test_messages_it_skipped(
-    skipping_model: IntentEntityModel, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    del skipping_model  # builds the encoder's graph in its own cache
     from plaza.nlu.evaluate import evaluate
     from plaza.nlu.types import Example, TrainingData
 
-    monkeypatch.setattr(encoder_skip, "MARGIN_SD", 0.0)
     test = TrainingData(examples=tuple(Example(text=t, intent="greet") for t in SURE_TEXTS + OTHER_TEXTS))
     result = evaluate(restaurant_taxi_data(), test, SKIPPING)
     figures = result.summary["encoder_skip"]
