@@ -382,9 +382,13 @@ class IntentEntityModel:
             if config.sentence_encoder is not None:
                 projection = EmbeddingProjection(array("embedding_mean"), array("embedding_matrix"))
             skip = meta["encoder_skip"]
-            encoder_skip = (
-                None if skip is None else EncoderSkip.from_json(skip, np.array(array("sparse_bias")))
-            )
+            encoder_skip = None
+            if skip is not None:
+                encoder_skip = EncoderSkip.from_json(skip, np.array(array("sparse_bias")))
+                if encoder_skip.bias.shape != (len(meta["labels"]),):
+                    raise ModelError(
+                        f"{directory}: sparse_bias.npy does not match the model's intents (retrain)"
+                    )
             crf_files: dict[str, str] = meta["crf_files"]
             tagger = None
             if crf_files:

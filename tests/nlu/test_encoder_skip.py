@@ -18,7 +18,7 @@ import pytest
 from plaza.nlu import encoder_skip
 from plaza.nlu.encoder_skip import EncoderSkip, choose_encoder_skip
 from plaza.nlu.intent_classifier import softmax
-from plaza.nlu.model import IntentEntityModel
+from plaza.nlu.model import IntentEntityModel, ModelError
 from tests.nlu.model_data import restaurant_taxi_data
 from tests.nlu.test_sentence_encoder import ENCODER, needs_encoder
 
@@ -32,15 +32,23 @@ def _held_out(
     n_right: int, n_wrong: int, tie: bool = False
 ) -> tuple[F32Array, F32Array, npt.NDArray[np.int64]]:
     """Scores of 3 intents, gold always 0.  The sparse classifier is right on `n_right` rows with
-    large margins and wrong (intent 1) on `n_wrong` rows with small margins; the fused model is
-    right on every row, so each wrong row is one the encoder gains.  With `tie`, the wrong rows
-    all score the same."""
-    right = np.stack([np.linspace(9.0, 1.0, n_right), np.zeros(n_right), np.full(n_right, -50.0)], axis=1)
-    margins = np.full(n_wrong, 0.3) if tie else np.linspace(0.5, 0.1, n_wrong)
+    margins of 9 down to 4 and wrong (intent 1) on `n_wrong` rows with margins of 3.9 down to 3
+    (at temperature 1, every row's top probability is over 0.95); the fused model is right on
+    every row, so each wrong row is one the encoder gains.  With `tie`, the wrong rows all score
+    the same."""
+    right = np.stack([np.linspace(9.0, 4.0, n_right), np.zeros(n_right), np.full(n_right, -50.0)], axis=1)
+    margins = np.full(n_wrong, 3.5) if tie else np.linspace(3.9, 3.0, n_wrong)
     wrong = np.stack([np.zeros(n_wrong), margins, np.full(n_wrong, -50.0)], axis=1)
     sparse = np.concatenate([right, wrong]).astype(np.float32)
     fused = np.tile(np.array([[5.0, 0.0, 0.0]], dtype=np.float32), (sparse.shape[0], 1))
     return sparse, fused, np.zeros(sparse.shape[0], dtype=np.int64)
+
+
+@pytest.fixture(autouse=True)
+def _temperature_one(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule's own tests read probabilities at temperature 1 (calibration is tested on its own)."""
+    if "skipping_model" not in request.fixturenames and "without_margin" not in request.fixturenames:
+        monkeypatch.setattr(encoder_skip, "fit_temperature", lambda scores, gold: 1.0)
 
 
 BIAS = np.zeros(3, dtype=np.float32)
@@ -67,7 +75,7 @@ def test_no_skip_without_evidence_enough_for_its_margin() -> None:
     assert choose_encoder_skip(sparse, fused, gold, BIAS, allowance=0.05, floor=0.0) is None
 
 
-def test_the_skip_never_goes_below_the_floor_or_one_half() -> None:
+def test_the_skip_never_goes_below_the_floor_or_the_minimum() -> None:
     sparse, fused, gold = _held_out(800, 200)
     skip = choose_encoder_skip(sparse, fused, gold, BIAS, allowance=1.0, floor=0.999)
     assert skip is not None
@@ -76,6 +84,14 @@ def test_the_skip_never_goes_below_the_floor_or_one_half() -> None:
     everything = choose_encoder_skip(sparse, fused, gold, BIAS, allowance=1.0, floor=0.0)
     assert everything is not None
     assert everything.confidence >= encoder_skip.MIN_CONFIDENCE
+    # rows the sparse classifier is less sure of never skip, however well the held-out data say
+    # it does there: unknown requests are not in them (encoder_skip.MIN_CONFIDENCE)
+    unsure = sparse.copy()
+    unsure[:400, 0] = 2.0  # top probability 0.88
+    lower = choose_encoder_skip(unsure, fused, gold, BIAS, allowance=1.0, floor=0.0)
+    assert lower is not None
+    assert lower.confidence >= encoder_skip.MIN_CONFIDENCE
+    assert lower.share <= 0.6  # of the 1,000 rows, the 400 made less sure never skip
 
 
 def test_messages_of_one_confidence_skip_together_or_not_at_all() -> None:
@@ -199,6 +215,9 @@ def test_the_skip_rule_is_saved_and_loaded(skipping_model: IntentEntityModel, tm
     for text in SURE_TEXTS + OTHER_TEXTS:
         assert loaded.skips_encoder(text) == skipping_model.skips_encoder(text)
         assert loaded.parse(text).intent_ranking == skipping_model.parse(text).intent_ranking
+    np.save(tmp_path / "m" / "sparse_bias.npy", np.zeros(3, dtype=np.float32))  # not one per intent
+    with pytest.raises(ModelError, match=r"sparse_bias\.npy does not match the model's intents \(retrain\)"):
+        IntentEntityModel.load(tmp_path / "m")
 
 
 @needs_encoder
