@@ -44,11 +44,10 @@ def _held_out(
     return sparse, fused, np.zeros(sparse.shape[0], dtype=np.int64)
 
 
-@pytest.fixture(autouse=True)
-def _temperature_one(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def temperature_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """The rule's own tests read probabilities at temperature 1 (calibration is tested on its own)."""
-    if "skipping_model" not in request.fixturenames and "without_margin" not in request.fixturenames:
-        monkeypatch.setattr(encoder_skip, "fit_temperature", lambda scores, gold: 1.0)
+    monkeypatch.setattr(encoder_skip, "fit_temperature", lambda scores, gold: 1.0)
 
 
 BIAS = np.zeros(3, dtype=np.float32)
@@ -56,6 +55,7 @@ SKIPPING = replace(ENCODER, n_jobs=1)
 """One fit at a time: liblinear's fits side by side share a random generator (docs/nlu.md)."""
 
 
+@pytest.mark.usefixtures("temperature_one")
 def test_the_skip_stops_where_the_loss_would_pass_its_share_of_the_gain() -> None:
     sparse, fused, gold = _held_out(800, 200)
     skip = choose_encoder_skip(sparse, fused, gold, BIAS, allowance=0.05, floor=0.0)
@@ -69,12 +69,14 @@ def test_the_skip_stops_where_the_loss_would_pass_its_share_of_the_gain() -> Non
     assert probs[803].max() < skip.confidence <= probs[802].max()
 
 
+@pytest.mark.usefixtures("temperature_one")
 def test_no_skip_without_evidence_enough_for_its_margin() -> None:
     """A gain of 40 allows a loss of 2, less than the margin of a stretch with no disagreement."""
     sparse, fused, gold = _held_out(800, 40)
     assert choose_encoder_skip(sparse, fused, gold, BIAS, allowance=0.05, floor=0.0) is None
 
 
+@pytest.mark.usefixtures("temperature_one")
 def test_the_skip_never_goes_below_the_floor_or_the_minimum() -> None:
     sparse, fused, gold = _held_out(800, 200)
     skip = choose_encoder_skip(sparse, fused, gold, BIAS, allowance=1.0, floor=0.999)
@@ -94,6 +96,7 @@ def test_the_skip_never_goes_below_the_floor_or_the_minimum() -> None:
     assert lower.share <= 0.6  # of the 1,000 rows, the 400 made less sure never skip
 
 
+@pytest.mark.usefixtures("temperature_one")
 def test_messages_of_one_confidence_skip_together_or_not_at_all() -> None:
     """200 wrong rows of the same score: taking 3 of them would fit the budget, all 200 do not."""
     sparse, fused, gold = _held_out(800, 200, tie=True)
@@ -103,6 +106,7 @@ def test_messages_of_one_confidence_skip_together_or_not_at_all() -> None:
     assert skip.gain_kept == 200
 
 
+@pytest.mark.usefixtures("temperature_one")
 def test_where_the_encoder_hurts_the_skip_needs_the_sparse_classifier_clearly_better() -> None:
     """Fused wrong where the sparse classifier is sure and right: skipping there gains."""
     sparse, fused, gold = _held_out(800, 0)
