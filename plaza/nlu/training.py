@@ -28,13 +28,13 @@ from plaza.nlu.hints import LOOKUP_PREFIX, Hints, MessageHints
 from plaza.nlu.intent_classifier import (
     FitOptions,
     LinearModel,
+    PendingModel,
     dense_held_out_scores,
     fuse,
     held_out_scores,
     label_indices,
     softmax,
     train_dense,
-    train_linear,
 )
 from plaza.nlu.memory import release_freed_memory
 from plaza.nlu.patterns import PatternSet
@@ -45,7 +45,7 @@ from plaza.nlu.types import OUT_OF_SCOPE, EntitySpan, Example, TrainingData
 if TYPE_CHECKING:
     from plaza.nlu.model import IntentEntityModel
 
-__all__ = ["cross_validated_scores", "held_out_folds", "stratified_folds", "train_model"]
+__all__ = ["HeldOutFits", "held_out_folds", "stratified_folds", "train_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,9 +122,6 @@ def train_model(
     )
     dense_options = replace(options, c=config.sentence_encoder_c)
 
-    def fit(rows: Any, ys: Sequence[str]) -> LinearModel:
-        return train_linear(rows, ys, labels, options)
-
     def fit_scores(rows: Any, ys: Sequence[str], test_rows: Callable[[], Any]) -> F32Array:
         return held_out_scores(rows, ys, test_rows, labels, options)
 
@@ -153,14 +150,16 @@ def train_model(
     import sklearn.svm  # noqa: PLC0415, F401 - training only
 
     with threadpool_limits(limits=1, user_api="blas"), _fit_pool(config.jobs()) as pool:
-        final = pool.submit(fit, x, y)
+        feature_sets = [(x, fit_scores)] + ([] if dense is None else [(dense, fit_dense_scores)])
+        held_out_fits = (
+            None if folds is None or not held_out else HeldOutFits(feature_sets, y, folds, held_out, pool)
+        )
+        # Queued after the held-out fits: a final fit in class groups (many intents) is short
+        # tasks that fill the cores while the held-out fits run, whichever ends first.
+        final = PendingModel(pool, x, y, labels, options)
         final_dense = None if dense is None else pool.submit(fit_dense, dense, y)
-        if held_out:
-            assert folds is not None
-            feature_sets = [(x, fit_scores)] + ([] if dense is None else [(dense, fit_dense_scores)])
-            cv_sets, seen = cross_validated_scores(
-                feature_sets, y, folds, held_out, pool, lambda f: report("calibration", f)
-            )
+        if held_out_fits is not None:
+            cv_sets, seen = held_out_fits.collect(lambda f: report("calibration", f))
             cv = cv_sets[0]
             if len(cv_sets) > 1:
                 fused = cv + np.float32(weight) * cv_sets[1]
@@ -172,7 +171,7 @@ def train_model(
                 else:
                     final_dense, projection, encoder = None, None, None
                 del fused
-            del cv_sets, feature_sets
+            del cv_sets
             # An example whose intent was absent from its fold's training part (an intent with one
             # or two examples) says nothing about calibration: it would only push T up.
             cv, cv_gold = cv[seen], gold[seen]
@@ -187,7 +186,7 @@ def train_model(
                 )
         classifier = final.result()
         dense_classifier = None if final_dense is None else final_dense.result()
-    del x, dense, final, final_dense
+    del x, dense, final, final_dense, feature_sets, held_out_fits
     if dense_classifier is not None:
         if sparse_cv is not None and config.sentence_encoder_skip_loss is not None:
             # the held-out scores of both models are in hand: learn when the sparse one suffices
@@ -339,52 +338,64 @@ def held_out_folds(
 FitScores = Callable[[Any, Sequence[str], Callable[[], Any]], F32Array]
 
 
-def cross_validated_scores(
-    feature_sets: Sequence[tuple[Any, FitScores]],
-    y: Sequence[str],
-    folds: I64Array,
-    held_out: Sequence[int],
-    pool: Executor,
-    progress: Callable[[float], None],
-) -> tuple[list[F32Array], npt.NDArray[np.bool_]]:
+class HeldOutFits:
     """Scores of the examples of the `held_out` folds, each by a model trained on the other folds.
+
+    The fits are submitted to `pool` when this is made, and `collect` waits for them, so
+    training can queue its final fits in between.
 
     For each `(x, fit_scores)` of `feature_sets` (the same examples, different features),
     `fit_scores(train_rows, train_labels, test_rows)` fits and returns the scores of the rows
     `test_rows()` (`intent_classifier.held_out_scores`).  Every fit is submitted at once, so the
-    pool's workers never wait for one set to finish before the next starts.  Also returns a mask
-    of the examples that were scored and whose label occurred in the training part of their
-    fold; the others' rows are zeros.
+    pool's workers never wait for one set to finish before the next starts.
     """
-    ys = np.array(y, dtype=object)
-    seen = np.zeros(len(y), dtype=bool)
 
-    def scores_of(x: Any, fit_scores: FitScores, fold: int) -> F32Array:
+    def __init__(
+        self,
+        feature_sets: Sequence[tuple[Any, FitScores]],
+        y: Sequence[str],
+        folds: I64Array,
+        held_out: Sequence[int],
+        pool: Executor,
+    ) -> None:
+        self._ys = np.array(y, dtype=object)
+        self._folds = folds
+        self._n_sets = len(feature_sets)
+        self._pending = [
+            (s, f, pool.submit(self._scores_of, x, fit_scores, f))
+            for f in held_out
+            for s, (x, fit_scores) in enumerate(feature_sets)
+        ]
+
+    def _scores_of(self, x: Any, fit_scores: FitScores, fold: int) -> F32Array:
         # The fold's rows are copied in the worker when its fit starts, not all up front.
-        train = np.flatnonzero(folds != fold)
-        return fit_scores(x[train], list(ys[train]), lambda: x[folds == fold])
+        train = np.flatnonzero(self._folds != fold)
+        return fit_scores(x[train], list(self._ys[train]), lambda: x[self._folds == fold])
 
-    pending = [
-        (s, f, pool.submit(scores_of, x, fit_scores, f))
-        for f in held_out
-        for s, (x, fit_scores) in enumerate(feature_sets)
-    ]
-    out: list[F32Array | None] = [None] * len(feature_sets)
-    total = len(pending)
-    for done in range(1, total + 1):
-        which, fold, future = pending.pop(0)
-        scores = future.result()
-        del future
-        release_freed_memory()
-        test = np.flatnonzero(folds == fold)
-        block = out[which]
-        if block is None:
-            block = out[which] = np.zeros((len(y), scores.shape[1]), dtype=np.float32)
-        block[test] = scores
-        known = set(ys[folds != fold].tolist())
-        seen[test] = [label in known for label in ys[test].tolist()]
-        progress(done / total)
-    return [block for block in out if block is not None], seen
+    def collect(self, progress: Callable[[float], None]) -> tuple[list[F32Array], npt.NDArray[np.bool_]]:
+        """The score sets, in `feature_sets`' order, and which examples count.
+
+        The mask marks the examples that were scored and whose label occurred in the training
+        part of their fold; the others' rows are zeros.
+        """
+        ys, folds = self._ys, self._folds
+        seen = np.zeros(ys.shape[0], dtype=bool)
+        out: list[F32Array | None] = [None] * self._n_sets
+        total = len(self._pending)
+        for done in range(1, total + 1):
+            which, fold, future = self._pending.pop(0)
+            scores = future.result()
+            del future
+            release_freed_memory()
+            test = np.flatnonzero(folds == fold)
+            block = out[which]
+            if block is None:
+                block = out[which] = np.zeros((ys.shape[0], scores.shape[1]), dtype=np.float32)
+            block[test] = scores
+            known = set(ys[folds != fold].tolist())
+            seen[test] = [label in known for label in ys[test].tolist()]
+            progress(done / total)
+        return [block for block in out if block is not None], seen
 
 
 def _embed(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from plaza.nlu.features import (
     MessageVectorizer,
     hash_key,
 )
-from plaza.nlu.intent_classifier import FitOptions, class_groups, softmax, train_linear
+from plaza.nlu.intent_classifier import FitOptions, PendingModel, class_groups, softmax, train_linear
 from plaza.nlu.tokenizer import tokenize
 
 
@@ -215,3 +216,61 @@ def test_cached_vectorizer_matches_the_training_path() -> None:
         cols, vals = tfidf.transform_one(doc)
         assert indices[indptr[i] : indptr[i + 1]].tolist() == cols.tolist()
         assert np.allclose(data[indptr[i] : indptr[i + 1]], vals)
+
+
+class CountingPool(ThreadPoolExecutor):
+    """A thread pool that records the name of each task it is given, in order."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.tasks: list[str] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.tasks.append(fn.__name__)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_pending_model_fits_each_class_group_as_a_task_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    import plaza.nlu.intent_classifier as ic
+
+    n_classes, per_class, n_features = 7, 30, 40
+    x, y, labels = _clusters(1, n_classes, per_class, n_features)
+    options = FitOptions("svm", 1.0, None, 0)
+    monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(ic, "GROUP_BYTES", 8 * n_features * 3)  # groups of 2, 3 and 2 classes
+    grouped = train_linear(x, y, labels, options)
+    with CountingPool() as pool:
+        model = PendingModel(pool, x, y, labels, options).result()
+    assert pool.tasks == ["_fit_group"] * 3
+    assert model.labels == grouped.labels
+    np.testing.assert_array_equal(model.weights, grouped.weights)  # the same liblinear calls
+    np.testing.assert_array_equal(model.bias, grouped.bias)
+    # A group none of whose classes is in the data keeps no weights and the floor bias.
+    with CountingPool() as pool:
+        part = PendingModel(pool, x[: 3 * per_class], y[: 3 * per_class], labels, options).result()
+    assert np.all(part.bias[3:] == -1e3)
+    assert np.all(part.weights[:, 3:] == 0)
+    np.testing.assert_array_equal(part.weights, train_linear(x[:90], y[:90], labels, options).weights)
+    # Small weights: one task, train_linear's own model.
+    monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 1 << 62)
+    with CountingPool() as pool:
+        whole = PendingModel(pool, x, y, labels, options).result()
+    assert pool.tasks == ["train_linear"]
+    np.testing.assert_array_equal(whole.weights, train_linear(x, y, labels, options).weights)
+
+
+def test_pending_model_raises_what_a_group_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    import plaza.nlu.intent_classifier as ic
+
+    x, y, labels = _clusters(2, 4, 10, 12)
+    monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(ic, "GROUP_BYTES", 8 * 12 * 2)
+
+    def failing(*args: Any) -> None:
+        raise MemoryError("no room for the group")
+
+    monkeypatch.setattr(ic, "fit_class_group", failing)
+    with CountingPool() as pool:
+        pending = PendingModel(pool, x, y, labels, FitOptions("svm", 1.0, None, 0))
+        with pytest.raises(MemoryError, match="no room"):
+            pending.result()

@@ -69,7 +69,7 @@ class Spy:
         self.calibrated: F32 | None = None
         self.compared: tuple[F32, F32] | None = None
         real_cv, real_t, real_cmp = (
-            training.cross_validated_scores,
+            training.HeldOutFits.collect,
             training.fit_temperature,
             training.compare_held_out,
         )
@@ -87,7 +87,7 @@ class Spy:
             self.compared = (with_encoder.copy(), without.copy())
             return real_cmp(with_encoder, without, gold)
 
-        monkeypatch.setattr(training, "cross_validated_scores", cv)
+        monkeypatch.setattr(training.HeldOutFits, "collect", cv)
         monkeypatch.setattr(training, "fit_temperature", temperature)
         monkeypatch.setattr(training, "compare_held_out", compare)
 
@@ -143,10 +143,10 @@ def test_held_out_scores_of_several_feature_sets_come_from_the_same_folds() -> N
         return held_out_scores(x, ys, rows, ["0", "1", "2"], options)
 
     with ThreadPoolExecutor(2) as pool:
-        both, seen = training.cross_validated_scores(
-            [(sparse, scores), (dense, scores)], y, folds, [0, 1], pool, lambda f: None
-        )
-        alone, _ = training.cross_validated_scores([(dense, scores)], y, folds, [0, 1], pool, lambda f: None)
+        both, seen = training.HeldOutFits(
+            [(sparse, scores), (dense, scores)], y, folds, [0, 1], pool
+        ).collect(lambda f: None)
+        alone, _ = training.HeldOutFits([(dense, scores)], y, folds, [0, 1], pool).collect(lambda f: None)
     assert len(both) == 2
     assert seen.sum() == int((folds != 2).sum())  # folds 0 and 1 scored, every label seen
     assert not both[0][folds == 2].any()
