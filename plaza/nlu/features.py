@@ -39,6 +39,7 @@ __all__ = [
     "BLOCK_PAIR",
     "BLOCK_WORD",
     "DocKeys",
+    "DocumentFrequencies",
     "HashedTfidf",
     "KeyExtractor",
     "MessageVectorizer",
@@ -242,6 +243,44 @@ class MessageVectorizer:
         return self.tfidf.weigh(np.concatenate(parts))
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentFrequencies:
+    """Every key of some training messages, sorted, with its block and how many messages hold it."""
+
+    keys: U64Array
+    blocks: npt.NDArray[np.uint8]
+    df: I64Array
+    n_docs: int
+
+    @classmethod
+    def count(cls, docs: Sequence[DocKeys]) -> DocumentFrequencies:
+        # Chunk by chunk to bound memory: keys unique within each document, then counted across
+        # documents.
+        uniq_keys: list[U64Array] = []
+        uniq_blocks: list[npt.NDArray[np.uint8]] = []
+        for lo in range(0, len(docs), _CHUNK):
+            keys, blocks, doc_ids = _flatten(docs[lo : lo + _CHUNK])
+            if keys.shape[0] == 0:
+                continue
+            order = np.lexsort((doc_ids, keys))
+            k_sorted, d_sorted = keys[order], doc_ids[order]
+            first = np.ones(k_sorted.shape[0], dtype=bool)
+            first[1:] = (k_sorted[1:] != k_sorted[:-1]) | (d_sorted[1:] != d_sorted[:-1])
+            uniq_keys.append(k_sorted[first])
+            uniq_blocks.append(blocks[order][first])
+        if not uniq_keys:
+            return cls(np.zeros(0, np.uint64), np.zeros(0, np.uint8), np.zeros(0, np.int64), len(docs))
+        uniq, start, df = np.unique(np.concatenate(uniq_keys), return_index=True, return_counts=True)
+        ublock = np.concatenate(uniq_blocks)[start].astype(np.uint8)
+        return cls(uniq, ublock, df.astype(np.int64), len(docs))
+
+    def kept(self, min_df: Sequence[int]) -> npt.NDArray[np.bool_]:
+        """Which keys reach their block's `min_df[b]` (blocks past the sequence's end need 1)."""
+        need = np.asarray(list(min_df) + [1] * (N_BLOCKS - len(min_df)), dtype=np.int64)[self.blocks]
+        out: npt.NDArray[np.bool_] = self.df >= need
+        return out
+
+
 class HashedTfidf:
     """The fitted part: sorted known keys, their block and IDF; maps `DocKeys` to sparse vectors."""
 
@@ -263,29 +302,18 @@ class HashedTfidf:
         cls, docs: Sequence[DocKeys], *, min_df: Sequence[int], block_weights: Sequence[float]
     ) -> HashedTfidf:
         """Learn the kept keys and their IDF; `min_df[b]` is the document frequency block `b` needs."""
-        # Document frequency, chunk by chunk to bound memory: keys unique within each document,
-        # then counted across documents.
-        uniq_keys: list[U64Array] = []
-        uniq_blocks: list[npt.NDArray[np.uint8]] = []
-        for lo in range(0, len(docs), _CHUNK):
-            keys, blocks, doc_ids = _flatten(docs[lo : lo + _CHUNK])
-            if keys.shape[0] == 0:
-                continue
-            order = np.lexsort((doc_ids, keys))
-            k_sorted, d_sorted = keys[order], doc_ids[order]
-            first = np.ones(k_sorted.shape[0], dtype=bool)
-            first[1:] = (k_sorted[1:] != k_sorted[:-1]) | (d_sorted[1:] != d_sorted[:-1])
-            uniq_keys.append(k_sorted[first])
-            uniq_blocks.append(blocks[order][first])
-        if not uniq_keys:
-            return cls(np.zeros(0, np.uint64), np.zeros(0, np.uint8), np.zeros(0, np.float32), block_weights)
-        uniq, start, df = np.unique(np.concatenate(uniq_keys), return_index=True, return_counts=True)
-        ublock = np.concatenate(uniq_blocks)[start]
-        need = np.asarray(list(min_df) + [1] * (N_BLOCKS - len(min_df)), dtype=np.int64)[ublock]
-        keep = df >= need
-        n = len(docs)
-        idf = (np.log((1.0 + n) / (1.0 + df[keep])) + 1.0).astype(np.float32)
-        return cls(uniq[keep], ublock[keep].astype(np.uint8), idf, block_weights)
+        return cls.from_frequencies(
+            DocumentFrequencies.count(docs), min_df=min_df, block_weights=block_weights
+        )
+
+    @classmethod
+    def from_frequencies(
+        cls, freqs: DocumentFrequencies, *, min_df: Sequence[int], block_weights: Sequence[float]
+    ) -> HashedTfidf:
+        """`fit`, from frequencies already counted (training chooses `min_df` from them)."""
+        keep = freqs.kept(min_df)
+        idf = (np.log((1.0 + freqs.n_docs) / (1.0 + freqs.df[keep])) + 1.0).astype(np.float32)
+        return cls(freqs.keys[keep], freqs.blocks[keep], idf, block_weights)
 
     def columns(self, keys: U64Array) -> I64Array:
         """Columns of the known keys among `keys` (unknown keys dropped, repetitions kept)."""

@@ -200,40 +200,44 @@ def _split_fit(present: I64Array, n_labels: int, n_features: int, options: FitOp
 
 
 class PendingModel:
-    """`train_linear`'s model, fitted by `pool`'s workers; `result()` waits for it.
+    """`train_linear`'s model, fitted by a pool's workers once `submit`ted; `result()` waits for it.
 
     A model fitted in class groups (large weights: `class_groups`) is a task per group, each
-    writing its columns into one weight matrix as it ends, so the groups of one fit run side by
-    side and fill the cores while another fit, queued before them, runs.  A CLINC150-sized
-    training set's final fit (19 s) and its held-out fit (12 s) used to run one on each core,
-    one of them idle for the last 7 s.  Otherwise the fit is one task.
+    writing its columns into one weight matrix as it ends, so the groups of one fit can run side
+    by side, or fill a core while another fit runs.  Otherwise the fit is one task.
     """
 
-    def __init__(
-        self, pool: Executor, x: Any, y: Sequence[str], labels: Sequence[str], options: FitOptions
-    ) -> None:
-        yi = label_indices(y, labels)
-        groups = _split_fit(np.unique(yi), len(labels), x.shape[1], options)
-        self._labels = tuple(labels)
-        self._whole: Future[LinearModel] | None = None
-        self._groups: list[Future[None]] = []
-        if groups is None:
-            self._whole = pool.submit(train_linear, x, y, labels, options)
-            return
-        self._weights = np.zeros((x.shape[1], len(labels)), dtype=np.float32)
-        self._bias = np.full(len(labels), ABSENT_BIAS, dtype=np.float32)
-        self._groups = [pool.submit(self._fit_group, x, yi, g, options) for g in groups]
+    def __init__(self, x: Any, y: Sequence[str], labels: Sequence[str], options: FitOptions) -> None:
+        self._x, self._y, self._labels, self._options = x, y, tuple(labels), options
+        self._yi = label_indices(y, labels)
+        self._groups = _split_fit(np.unique(self._yi), len(labels), x.shape[1], options)
+        self._tasks: list[Future[Any]] = []
 
-    def _fit_group(self, x: Any, yi: I64Array, classes: range, options: FitOptions) -> None:
-        group = fit_class_group(x, yi, classes, options)
+    @property
+    def in_groups(self) -> bool:
+        return self._groups is not None
+
+    def submit(self, pool: Executor) -> None:
+        if self._groups is None:
+            self._tasks = [pool.submit(train_linear, self._x, self._y, self._labels, self._options)]
+            return
+        self._weights = np.zeros((self._x.shape[1], len(self._labels)), dtype=np.float32)
+        self._bias = np.full(len(self._labels), ABSENT_BIAS, dtype=np.float32)
+        self._tasks = [pool.submit(self._fit_group, g) for g in self._groups]
+
+    def _fit_group(self, classes: range) -> None:
+        group = fit_class_group(self._x, self._yi, classes, self._options)
         if group is not None:  # the columns are the group's own: no other task writes them
             self._weights[:, classes.start : classes.stop] = group.weights
             self._bias[classes.start : classes.stop] = group.bias
 
     def result(self) -> LinearModel:
-        if self._whole is not None:
-            return self._whole.result()
-        for task in self._groups:
+        if not self._tasks:
+            raise RuntimeError("PendingModel.result() before submit()")
+        if self._groups is None:
+            model: LinearModel = self._tasks[0].result()
+            return model
+        for task in self._tasks:
             task.result()
         return LinearModel(self._labels, self._weights, self._bias)
 

@@ -57,7 +57,9 @@ class PipelineConfig:
     char_ngram_max: int = 5
     pair_window: int = 6
     """Word pairs within this many tokens become features; 0 disables them."""
-    min_df: int = 1
+    min_df: int | None = None
+    """Messages a word or character n-gram must occur in to be a feature.  `None` (the default)
+    chooses: 1, or 2 for large data whose weights are large (`training.words_min_df`)."""
     pair_min_df: int = 2
     word_weight: float = 1.0
     char_weight: float = 1.0
@@ -184,8 +186,9 @@ class PipelineConfig:
     def block_weights(self) -> tuple[float, float, float, float]:
         return (self.word_weight, self.char_weight, self.pair_weight, self.extra_weight)
 
-    def block_min_df(self) -> tuple[int, int, int, int]:
-        return (self.min_df, self.min_df, self.pair_min_df, 1)
+    def block_min_df(self, min_df: int) -> tuple[int, int, int, int]:
+        """Each feature block's `min_df`, with `min_df` for words and character n-grams."""
+        return (min_df, min_df, self.pair_min_df, 1)
 
     def crf_settings(self) -> CrfSettings:
         return CrfSettings(
@@ -201,6 +204,7 @@ class PipelineConfig:
 
 
 _OPTIONAL = {
+    "min_df": int,
     "oos_threshold": float,
     "class_weight": str,
     "sentence_encoder": str,
@@ -271,7 +275,7 @@ _RANGES: dict[str, Rule] = {
     "char_ngram_min": _at_least(1),
     "char_ngram_max": _at_least(0),  # 0: no character n-grams (features.py)
     "pair_window": _at_least(0),  # 0: no word pairs
-    "min_df": _at_least(1),
+    "min_df": _optional(_at_least(1), "chosen by the data's size"),
     "pair_min_df": _at_least(1),
     "word_weight": _at_least(0.0),  # 0 mutes a block
     "char_weight": _at_least(0.0),

@@ -13,6 +13,7 @@ from plaza.nlu.features import (
     BLOCK_EXTRA,
     BLOCK_PAIR,
     BLOCK_WORD,
+    DocumentFrequencies,
     HashedTfidf,
     KeyExtractor,
     MessageVectorizer,
@@ -239,22 +240,32 @@ def test_pending_model_fits_each_class_group_as_a_task_of_its_own(monkeypatch: p
     monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)
     monkeypatch.setattr(ic, "GROUP_BYTES", 8 * n_features * 3)  # groups of 2, 3 and 2 classes
     grouped = train_linear(x, y, labels, options)
+    pending = PendingModel(x, y, labels, options)
+    assert pending.in_groups
     with CountingPool() as pool:
-        model = PendingModel(pool, x, y, labels, options).result()
+        pending.submit(pool)
+        model = pending.result()
     assert pool.tasks == ["_fit_group"] * 3
     assert model.labels == grouped.labels
     np.testing.assert_array_equal(model.weights, grouped.weights)  # the same liblinear calls
     np.testing.assert_array_equal(model.bias, grouped.bias)
     # A group none of whose classes is in the data keeps no weights and the floor bias.
+    part_fit = PendingModel(x[: 3 * per_class], y[: 3 * per_class], labels, options)
     with CountingPool() as pool:
-        part = PendingModel(pool, x[: 3 * per_class], y[: 3 * per_class], labels, options).result()
+        part_fit.submit(pool)
+        part = part_fit.result()
     assert np.all(part.bias[3:] == -1e3)
     assert np.all(part.weights[:, 3:] == 0)
     np.testing.assert_array_equal(part.weights, train_linear(x[:90], y[:90], labels, options).weights)
     # Small weights: one task, train_linear's own model.
     monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 1 << 62)
+    one_call = PendingModel(x, y, labels, options)
+    assert not one_call.in_groups
+    with pytest.raises(RuntimeError, match="before submit"):
+        one_call.result()
     with CountingPool() as pool:
-        whole = PendingModel(pool, x, y, labels, options).result()
+        one_call.submit(pool)
+        whole = one_call.result()
     assert pool.tasks == ["train_linear"]
     np.testing.assert_array_equal(whole.weights, train_linear(x, y, labels, options).weights)
 
@@ -270,7 +281,27 @@ def test_pending_model_raises_what_a_group_raised(monkeypatch: pytest.MonkeyPatc
         raise MemoryError("no room for the group")
 
     monkeypatch.setattr(ic, "fit_class_group", failing)
+    pending = PendingModel(x, y, labels, FitOptions("svm", 1.0, None, 0))
     with CountingPool() as pool:
-        pending = PendingModel(pool, x, y, labels, FitOptions("svm", 1.0, None, 0))
+        pending.submit(pool)
         with pytest.raises(MemoryError, match="no room"):
             pending.result()
+
+
+def test_document_frequencies_count_messages_not_occurrences() -> None:
+    ex = KeyExtractor(word_ngrams=1, char_min=2, char_max=2, pair_window=0)
+    docs = [ex.extract(tokenize(t)) for t in ["taxi taxi now", "a taxi", "soup"]]
+    freqs = DocumentFrequencies.count(docs)
+    assert freqs.n_docs == 3
+    word = freqs.blocks == BLOCK_WORD
+    assert sorted(freqs.df[word].tolist()) == [1, 1, 1, 2]  # a, now, soup once; taxi in two messages
+    assert np.all(np.diff(freqs.keys.astype(np.float64)) > 0)  # sorted and unique
+    # min_df 2 for words keeps "taxi" alone among them; the characters are kept at 1.
+    keep = freqs.kept((2, 1, 1, 1))
+    assert int((keep & word).sum()) == 1
+    assert np.array_equal(keep[~word], np.ones(int((~word).sum()), dtype=bool))
+    tfidf = HashedTfidf.from_frequencies(freqs, min_df=(2, 1, 1, 1), block_weights=(1.0, 1.0, 1.0, 1.0))
+    fitted = HashedTfidf.fit(docs, min_df=(2, 1, 1, 1), block_weights=(1.0, 1.0, 1.0, 1.0))
+    assert np.array_equal(tfidf.keys, fitted.keys)
+    assert np.array_equal(tfidf.idf, fitted.idf)
+    assert DocumentFrequencies.count([]).keys.shape == (0,)

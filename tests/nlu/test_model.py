@@ -302,13 +302,14 @@ def test_a_failing_fit_stops_training_without_the_queued_fits(monkeypatch: pytes
     assert 1 <= len(calls) <= 2
 
 
-def test_a_final_fit_in_class_groups_is_queued_after_the_held_out_fits(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("in_groups", [True, False])
+def test_the_final_fit_is_queued_first_unless_it_is_in_class_groups(
+    monkeypatch: pytest.MonkeyPatch, in_groups: bool
 ) -> None:
-    """Its groups are short tasks: behind the held-out fit, they keep both cores busy to the end.
+    """The longest task first; a final fit's groups are short tasks, queued after the held-out fits.
 
-    Queued first, the groups would all be done while the held-out fit, a long task, ran on one
-    core alone (a CLINC150-sized set: 3.5 s of 21).
+    Behind the held-out fit, the groups keep both cores busy to the end; queued first, they would
+    all be done while the held-out fit ran on one core alone (a CLINC150-sized set: 3.5 s of 21).
     """
     import contextlib
     from collections.abc import Iterator
@@ -329,13 +330,53 @@ def test_a_final_fit_in_class_groups_is_queued_after_the_held_out_fits(
             yield pool
 
     monkeypatch.setattr(training, "_fit_pool", recording_pool)
-    monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)  # every fit in groups of two or three classes
-    monkeypatch.setattr(ic, "GROUP_BYTES", 1)
-    model = IntentEntityModel.train(restaurant_taxi_data(), replace(FAST, calibration_folds=3))
+    if in_groups:
+        monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)  # every fit in groups of two or three classes
+        monkeypatch.setattr(ic, "GROUP_BYTES", 1)
+    model = IntentEntityModel.train(restaurant_taxi_data(), replace(FAST, calibration_folds=3, min_df=1))
     n_groups = len(ic.class_groups(len(model.intents), model.tfidf.n_features))
-    assert n_groups > 1
-    assert tasks == ["_scores_of"] * 3 + ["_fit_group"] * n_groups
+    if in_groups:
+        assert n_groups > 1
+        assert tasks == ["_scores_of"] * 3 + ["_fit_group"] * n_groups
+    else:
+        assert tasks == ["train_linear"] + ["_scores_of"] * 3
     assert model.parse("book a table at a thai restaurant").intent.name == "book_table"
+
+
+def test_words_min_df_is_two_only_for_large_data_with_large_weights() -> None:
+    from plaza.nlu.features import BLOCK_WORD, DocumentFrequencies
+
+    n_keys = 60_000  # 150 labels × 60,000 features × 8 bytes: over 64 MB, so class groups
+    freqs = DocumentFrequencies(
+        keys=np.arange(n_keys, dtype=np.uint64),
+        blocks=np.full(n_keys, BLOCK_WORD, dtype=np.uint8),
+        df=np.ones(n_keys, dtype=np.int64),
+        n_docs=training.LARGE_DATA,
+    )
+    default = PipelineConfig()
+    assert training.words_min_df(default, freqs, 150) == 2
+    assert training.words_min_df(default, freqs, 10) == 1  # small weights: nothing to save
+    assert training.words_min_df(replace(default, min_df=1), freqs, 150) == 1  # asked for
+    assert training.words_min_df(replace(default, min_df=3), freqs, 10) == 3
+    small = replace(freqs, n_docs=training.LARGE_DATA - 1)
+    assert training.words_min_df(default, small, 150) == 1  # small data needs its single occurrences
+
+
+def test_a_large_model_is_trained_without_the_words_of_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    import plaza.nlu.intent_classifier as ic
+
+    data = restaurant_taxi_data()
+    whole = IntentEntityModel.train(data, FAST)
+    monkeypatch.setattr(training, "LARGE_DATA", 10)  # the restaurant data stands in for large data
+    monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(ic, "GROUP_BYTES", 1)
+    pruned = IntentEntityModel.train(data, FAST)
+    asked = IntentEntityModel.train(data, replace(FAST, min_df=2))
+    assert np.array_equal(pruned.tfidf.keys, asked.tfidf.keys)
+    assert pruned.tfidf.n_features < whole.tfidf.n_features
+    kept_at_one = IntentEntityModel.train(data, replace(FAST, min_df=1))
+    assert np.array_equal(kept_at_one.tfidf.keys, whole.tfidf.keys)
+    assert pruned.parse("book a table at a thai restaurant").intent.name == "book_table"
 
 
 def test_held_out_folds_stop_once_enough_scores_are_in_hand() -> None:

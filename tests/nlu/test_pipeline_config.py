@@ -88,6 +88,7 @@ def test_a_value_out_of_range_is_refused_naming_the_option(name: str, value: Any
         {"char_ngram_min": 6, "char_ngram_max": 0},  # 0: no character n-grams, the minimum unused
         {"pair_window": 0},
         {"min_df": 1, "pair_min_df": 1},
+        {"min_df": None},  # chosen by the data's size
         {"word_weight": 0, "char_weight": 0, "pair_weight": 0},
         {"sentence_encoder_weight": 0, "sentence_encoder_dims": 0},
         {"sentence_encoder_auto_min_examples": 0, "sentence_encoder_auto_max_work": 0},
