@@ -9,6 +9,7 @@ cross-validated scores (see `calibration.py`).
 from __future__ import annotations
 
 import itertools
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
@@ -31,6 +32,7 @@ __all__ = [
     "fitted_blocks",
     "fuse",
     "held_out_scores",
+    "in_class_groups",
     "label_indices",
     "softmax",
     "train_dense",
@@ -193,18 +195,31 @@ def fitted_blocks(
 
 def _split_fit(present: I64Array, n_labels: int, n_features: int, options: FitOptions) -> list[range] | None:
     """The class groups a fit is done in, or `None` when it is one call (`fitted_blocks`)."""
-    if present.shape[0] < 2 or options.loss != "svm" or options.class_weight is not None:
+    if present.shape[0] < 2 or not in_class_groups(n_labels, n_features, options):
         return None
-    groups = class_groups(n_labels, n_features)
-    return groups if len(groups) > 1 else None
+    return class_groups(n_labels, n_features)
+
+
+def in_class_groups(n_labels: int, n_features: int, options: FitOptions) -> bool:
+    """Whether a fit of every label is done a group of classes at a time (its weights are large)."""
+    if options.loss != "svm" or options.class_weight is not None:
+        return False
+    return len(class_groups(n_labels, n_features)) > 1
+
+
+GROUP_TASKS = 2
+"""Group tasks of one `PendingModel` in the pool at once: each holds liblinear's copy of every
+row and its group's float64 weights (about 75 MB for a CLINC150-sized set), so with `n_jobs: 8`
+all groups at once peaked at 910 MB instead of 510."""
 
 
 class PendingModel:
     """`train_linear`'s model, fitted by a pool's workers once `submit`ted; `result()` waits for it.
 
-    A model fitted in class groups (large weights: `class_groups`) is a task per group, each
-    writing its columns into one weight matrix as it ends, so the groups of one fit can run side
-    by side, or fill a core while another fit runs.  Otherwise the fit is one task.
+    A model fitted in class groups (large weights: `class_groups`) is `GROUP_TASKS` tasks that
+    take the groups in turn, each writing its classes' columns of one weight matrix, so two
+    groups of one fit can run side by side, or one fill a core while another fit runs.
+    Otherwise the fit is one task.
     """
 
     def __init__(self, x: Any, y: Sequence[str], labels: Sequence[str], options: FitOptions) -> None:
@@ -223,13 +238,26 @@ class PendingModel:
             return
         self._weights = np.zeros((self._x.shape[1], len(self._labels)), dtype=np.float32)
         self._bias = np.full(len(self._labels), ABSENT_BIAS, dtype=np.float32)
-        self._tasks = [pool.submit(self._fit_group, g) for g in self._groups]
+        self._next = iter(self._groups)
+        self._next_lock = threading.Lock()
+        self._failed = False
+        self._tasks = [pool.submit(self._fit_groups) for _ in range(min(GROUP_TASKS, len(self._groups)))]
 
-    def _fit_group(self, classes: range) -> None:
-        group = fit_class_group(self._x, self._yi, classes, self._options)
-        if group is not None:  # the columns are the group's own: no other task writes them
-            self._weights[:, classes.start : classes.stop] = group.weights
-            self._bias[classes.start : classes.stop] = group.bias
+    def _fit_groups(self) -> None:
+        """Fit groups until none is left (or another task's group failed)."""
+        while True:
+            with self._next_lock:
+                classes = None if self._failed else next(self._next, None)
+            if classes is None:
+                return
+            try:
+                group = fit_class_group(self._x, self._yi, classes, self._options)
+            except BaseException:
+                self._failed = True
+                raise
+            if group is not None:  # the columns are the group's own: no other task writes them
+                self._weights[:, classes.start : classes.stop] = group.weights
+                self._bias[classes.start : classes.stop] = group.bias
 
     def result(self) -> LinearModel:
         if not self._tasks:

@@ -21,7 +21,7 @@ __all__ = [
     "check_sentence_encoder",
 ]
 
-MODEL_VERSION = "plaza-nlu-6"
+MODEL_VERSION = "plaza-nlu-7"
 """Bumped whenever training or parsing changes behaviour: part of the fingerprint and the saved format."""
 
 SENTENCE_ENCODERS = {"minilm": ("en",)}

@@ -8,6 +8,7 @@ pays for them.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -29,10 +30,10 @@ from plaza.nlu.intent_classifier import (
     FitOptions,
     LinearModel,
     PendingModel,
-    class_groups,
     dense_held_out_scores,
     fuse,
     held_out_scores,
+    in_class_groups,
     label_indices,
     softmax,
     train_dense,
@@ -106,8 +107,11 @@ def train_model(
         # encoding and the fits are training's memory peak, and the tagger computes them anew
         # (SNIPS: 45 MB less at the peak for 0.8 s more, measured with one SVM over both blocks).
         prepared = []
+    options = FitOptions(
+        config.intent_loss, config.intent_c, config.class_weight, config.seed, config.intent_tol
+    )
     freqs = DocumentFrequencies.count(docs)
-    min_df = config.block_min_df(words_min_df(config, freqs, len(labels)))
+    min_df = config.block_min_df(words_min_df(config, freqs, len(labels), options))
     tfidf = HashedTfidf.from_frequencies(freqs, min_df=min_df, block_weights=config.block_weights())
     del freqs
     indptr, indices, values_ = tfidf.transform_many(docs)
@@ -121,9 +125,6 @@ def train_model(
     release_freed_memory()
     report("features", 1.0)
 
-    options = FitOptions(
-        config.intent_loss, config.intent_c, config.class_weight, config.seed, config.intent_tol
-    )
     dense_options = replace(options, c=config.sentence_encoder_c)
 
     def fit_scores(rows: Any, ys: Sequence[str], test_rows: Callable[[], Any]) -> F32Array:
@@ -153,10 +154,17 @@ def train_model(
     # import here (not at the top: its 20 MB would sit on the features stage's peak).
     import sklearn.svm  # noqa: PLC0415, F401 - training only
 
-    with threadpool_limits(limits=1, user_api="blas"), _fit_pool(config.jobs()) as pool:
+    # The fits silence scikit-learn's convergence warnings in their threads, which is not
+    # thread-safe: two overlapping fits could leave "ignore" behind for the whole process.  The
+    # filters saved here, before any fit starts, are put back once every fit has ended.
+    with (
+        warnings.catch_warnings(),
+        threadpool_limits(limits=1, user_api="blas"),
+        _fit_pool(config.jobs()) as pool,
+    ):
         # The longest task first: a final fit in one call starts at once.  A final fit in class
         # groups (many intents) is short tasks, queued after the held-out fits: they fill the
-        # core a held-out fit leaves, and then run side by side (CLINC150-sized: 21.3 -> 17.9 s).
+        # core a held-out fit leaves, and then run side by side (docs/nlu.md, *Many intents*).
         final = PendingModel(x, y, labels, options)
         if not final.in_groups:
             final.submit(pool)
@@ -267,11 +275,14 @@ LARGE_DATA = 5000
 """Training messages from which `words_min_df` may drop the words seen in one message only."""
 
 
-def words_min_df(config: PipelineConfig, freqs: DocumentFrequencies, n_labels: int) -> int:
+def words_min_df(
+    config: PipelineConfig, freqs: DocumentFrequencies, n_labels: int, options: FitOptions
+) -> int:
     """The `min_df` of words and character n-grams: the configured one, or else chosen by size.
 
-    Chosen, it is 1, but 2 for data of `LARGE_DATA` messages or more whose weights would need
-    class groups (`intent_classifier.class_groups`: over 64 MB in float64), CLINC150's shape.
+    Chosen, it is 1, but 2 for data of `LARGE_DATA` messages or more whose fit with `options`
+    would be in class groups (`intent_classifier.in_class_groups`: a one-vs-rest SVM whose
+    weights are over 64 MB in float64), CLINC150's shape.
     There, keys seen in one message only are a third of the features and measurably worth
     nothing: with 2, Banking77's training CV(5) gave 91.00 against 90.96 %, SNIPS's 98.77
     against 98.79 %, SNIPS + Banking77 in one model the same accuracy on SNIPS dev and a fold of
@@ -284,7 +295,7 @@ def words_min_df(config: PipelineConfig, freqs: DocumentFrequencies, n_labels: i
     if freqs.n_docs < LARGE_DATA:
         return 1
     n_features = int(freqs.kept(config.block_min_df(1)).sum())
-    return 2 if len(class_groups(n_labels, n_features)) > 1 else 1
+    return 2 if in_class_groups(n_labels, n_features, options) else 1
 
 
 def _warn_altered_annotations(examples: Sequence[Example], tokens: Sequence[Sequence[Token]]) -> None:

@@ -20,6 +20,7 @@ from plaza.nlu import encoder_choice, sentence_encoder, training
 from plaza.nlu.intent_classifier import FitOptions, held_out_scores
 from plaza.nlu.model import IntentEntityModel, PipelineConfig
 from plaza.nlu.types import Example, TrainingData
+from tests.nlu.recording_pool import record_training_tasks
 
 F32 = npt.NDArray[np.float32]
 DIM = 8
@@ -125,6 +126,17 @@ def test_auto_compares_fused_with_sparse_and_ships_what_it_calibrated(
     assert model.classifier.weights.shape[0] == n_sparse + (DIM if keep else 0)
     assert model.config.sentence_encoder == ("minilm" if keep else None)
     assert (model.projection is not None) == keep
+
+
+def test_the_embeddings_final_fit_is_queued_right_after_the_sparse_one(
+    stand_in: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Early, while memory is low: queued after the held-out fits, its float64 copy of the
+    embeddings ran beside the sparse final fit's peak (Banking77 + minilm: 444 MB, not 400-427)."""
+    tasks = record_training_tasks(monkeypatch)
+    IntentEntityModel.train(_data(), PipelineConfig(sentence_encoder="minilm"))
+    assert tasks[:2] == ["train_linear", "fit_dense"]
+    assert tasks[2:] == ["_scores_of"] * 6  # three folds, each with both feature sets
 
 
 def test_held_out_scores_of_several_feature_sets_come_from_the_same_folds() -> None:

@@ -14,10 +14,12 @@ import numpy as np
 import pytest
 
 from plaza.nlu import training
+from plaza.nlu.intent_classifier import FitOptions
 from plaza.nlu.model import IntentEntityModel, ModelError, ModelOutput, PipelineConfig, fingerprint
 from plaza.nlu.training import held_out_folds
 from plaza.nlu.types import OUT_OF_SCOPE, EntitySpan, Example, RegexFeature, TrainingData
 from tests.nlu.model_data import restaurant_taxi_data, router_data
+from tests.nlu.recording_pool import record_training_tasks
 
 FAST = PipelineConfig(crf_max_iterations=40)
 
@@ -297,8 +299,9 @@ def test_a_failing_fit_stops_training_without_the_queued_fits(monkeypatch: pytes
     monkeypatch.setattr(training, "held_out_scores", failing_fit)
     with pytest.raises(MemoryError, match="held-out fit"):
         IntentEntityModel.train(restaurant_taxi_data(), replace(FAST, n_jobs=1, calibration_folds=6))
-    # Six held-out fits were queued, then the final fit.  The one worker may take the next
-    # before training sees the first one fail; the rest are dropped (all six ran before).
+    # The final fit was queued, then six held-out fits.  The one worker, once past the final
+    # fit, may take the next held-out fit before training sees the first one fail; the rest
+    # are dropped (all six ran before).
     assert 1 <= len(calls) <= 2
 
 
@@ -311,25 +314,9 @@ def test_the_final_fit_is_queued_first_unless_it_is_in_class_groups(
     Behind the held-out fit, the groups keep both cores busy to the end; queued first, they would
     all be done while the held-out fit ran on one core alone (a CLINC150-sized set: 3.5 s of 21).
     """
-    import contextlib
-    from collections.abc import Iterator
-    from concurrent.futures import ThreadPoolExecutor
-
     import plaza.nlu.intent_classifier as ic
 
-    tasks: list[str] = []
-
-    class RecordingPool(ThreadPoolExecutor):
-        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-            tasks.append(fn.__name__)
-            return super().submit(fn, *args, **kwargs)
-
-    @contextlib.contextmanager
-    def recording_pool(n_jobs: int) -> Iterator[ThreadPoolExecutor]:
-        with RecordingPool(max_workers=n_jobs) as pool:
-            yield pool
-
-    monkeypatch.setattr(training, "_fit_pool", recording_pool)
+    tasks = record_training_tasks(monkeypatch)
     if in_groups:
         monkeypatch.setattr(ic, "SPLIT_ABOVE_BYTES", 0)  # every fit in groups of two or three classes
         monkeypatch.setattr(ic, "GROUP_BYTES", 1)
@@ -337,7 +324,7 @@ def test_the_final_fit_is_queued_first_unless_it_is_in_class_groups(
     n_groups = len(ic.class_groups(len(model.intents), model.tfidf.n_features))
     if in_groups:
         assert n_groups > 1
-        assert tasks == ["_scores_of"] * 3 + ["_fit_group"] * n_groups
+        assert tasks == ["_scores_of"] * 3 + ["_fit_groups"] * 2
     else:
         assert tasks == ["train_linear"] + ["_scores_of"] * 3
     assert model.parse("book a table at a thai restaurant").intent.name == "book_table"
@@ -354,12 +341,16 @@ def test_words_min_df_is_two_only_for_large_data_with_large_weights() -> None:
         n_docs=training.LARGE_DATA,
     )
     default = PipelineConfig()
-    assert training.words_min_df(default, freqs, 150) == 2
-    assert training.words_min_df(default, freqs, 10) == 1  # small weights: nothing to save
-    assert training.words_min_df(replace(default, min_df=1), freqs, 150) == 1  # asked for
-    assert training.words_min_df(replace(default, min_df=3), freqs, 10) == 3
+    svm = FitOptions("svm", 1.0, None, 0)
+    assert training.words_min_df(default, freqs, 150, svm) == 2
+    assert training.words_min_df(default, freqs, 10, svm) == 1  # small weights: nothing to save
+    # fits never split in groups, whatever their size: the rule does not apply
+    assert training.words_min_df(default, freqs, 150, FitOptions("logreg", 1.0, None, 0)) == 1
+    assert training.words_min_df(default, freqs, 150, FitOptions("svm", 1.0, "balanced", 0)) == 1
+    assert training.words_min_df(replace(default, min_df=1), freqs, 150, svm) == 1  # asked for
+    assert training.words_min_df(replace(default, min_df=3), freqs, 10, svm) == 3
     small = replace(freqs, n_docs=training.LARGE_DATA - 1)
-    assert training.words_min_df(default, small, 150) == 1  # small data needs its single occurrences
+    assert training.words_min_df(default, small, 150, svm) == 1  # small data needs its single occurrences
 
 
 def test_a_large_model_is_trained_without_the_words_of_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
