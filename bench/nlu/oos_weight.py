@@ -7,11 +7,14 @@ what a weight `w` on the OOS recall, `(1 - w) · in-scope accuracy + w · OOS re
 instead (w = 0.5 is the rule in use), on the unseen-intents protocol of `bench/nlu/oos.py`
 inside Banking77's *training* file, with 100 learned OOS examples drawn from its 840, three
 draws.  For each `w` it prints the threshold, the test part's in-scope accuracy and OOS recall,
-and their mix at CLINC150's test proportions (4,500 in-scope, 1,000 OOS).
+and their mix at CLINC150's test proportions (4,500 in-scope, 1,000 OOS).  A second protocol
+has the same kind of OOS message in training and test: SNIPS's training file in scope with 100
+Banking77 training messages as OOS, tested on SNIPS dev and 1,000 other Banking77 training
+messages, two draws.
 
 The model is trained once per draw; the held-out scores training calibrated on are captured,
 and each `w`'s threshold is chosen on them and applied to the same test parses.  No test file
-is read.  About 2 minutes on 2 cores.
+is read.  About 3 minutes on 2 cores.
 
     python bench/nlu/oos_weight.py
 """
@@ -35,8 +38,10 @@ import oos  # noqa: E402 - the protocol of bench/nlu/oos.py
 
 from plaza.nlu import training  # noqa: E402
 from plaza.nlu.model import IntentEntityModel, PipelineConfig  # noqa: E402
-from plaza.nlu.types import OUT_OF_SCOPE, TrainingData  # noqa: E402
+from plaza.nlu.training_data import load_jsonl  # noqa: E402
+from plaza.nlu.types import OUT_OF_SCOPE, Example, TrainingData  # noqa: E402
 
+DATA = Path("/work/shared/data/nlu")
 WEIGHTS = (0.5, 0.4, 0.3, 0.2, 0.1, 0.0)
 LEARNED_OOS = 100
 
@@ -76,42 +81,63 @@ def _capturing(choose: Any, into: dict[str, Any]) -> Any:
     return capture
 
 
+def sweep(protocol: str, draw: int, train: TrainingData, texts: list[str], gold: Any) -> None:
+    """Train once, capture the held-out scores, and print each weight's threshold and figures."""
+    held_out: dict[str, Any] = {}
+    real_choose = training.choose_threshold
+    training.choose_threshold = _capturing(real_choose, held_out)
+    try:
+        model = IntentEntityModel.train(train, PipelineConfig())
+    finally:
+        training.choose_threshold = real_choose
+    best = [model.parse(text).scores[0] for text in texts]
+    names = np.array([b.name for b in best])
+    confidence = np.array([b.confidence for b in best])
+    is_oos = gold == OUT_OF_SCOPE
+    for w in WEIGHTS:
+        t = weighted_threshold(held_out["probs"], held_out["gold"], held_out["labels"], w)
+        pred = np.where(confidence < t, OUT_OF_SCOPE, names)
+        accuracy = float((pred[~is_oos] == gold[~is_oos]).mean())
+        recall = float((pred[is_oos] == OUT_OF_SCOPE).mean())
+        row = {
+            "protocol": protocol,
+            "draw": draw,
+            "w": w,
+            "threshold": round(t, 3),
+            "in_scope_accuracy": round(accuracy, 4),
+            "oos_recall": round(recall, 4),
+            "clinc150_mix": round((4500 * accuracy + 1000 * recall) / 5500, 4),
+            "n_train": len(train.examples),
+        }
+        print(json.dumps(row), flush=True)
+
+
 def main() -> int:
     print(
         f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, {os.cpu_count()} cores"
     )
+    # Unseen intents: Banking77's protocol (bench/nlu/oos.py) with 100 of its 840 learned OOS examples.
     full_train, test = oos.build(with_oos=True)
     in_scope = [e for e in full_train.examples if e.intent != OUT_OF_SCOPE]
     learned = [e for e in full_train.examples if e.intent == OUT_OF_SCOPE]
+    texts = [e.text for e in test.examples]
     gold = np.array([e.intent for e in test.examples])
-    is_oos = gold == OUT_OF_SCOPE
-    real_choose = training.choose_threshold
     for draw in range(3):
         train = TrainingData(examples=in_scope + random.Random(draw).sample(learned, LEARNED_OOS))
-        held_out: dict[str, Any] = {}
-        training.choose_threshold = _capturing(real_choose, held_out)
-        try:
-            model = IntentEntityModel.train(train, PipelineConfig())
-        finally:
-            training.choose_threshold = real_choose
-        best = [model.parse(e.text).scores[0] for e in test.examples]
-        names = np.array([b.name for b in best])
-        confidence = np.array([b.confidence for b in best])
-        for w in WEIGHTS:
-            t = weighted_threshold(held_out["probs"], held_out["gold"], held_out["labels"], w)
-            pred = np.where(confidence < t, OUT_OF_SCOPE, names)
-            accuracy = float((pred[~is_oos] == gold[~is_oos]).mean())
-            recall = float((pred[is_oos] == OUT_OF_SCOPE).mean())
-            row = {
-                "draw": draw,
-                "w": w,
-                "threshold": round(t, 3),
-                "in_scope_accuracy": round(accuracy, 4),
-                "oos_recall": round(recall, 4),
-                "clinc150_mix": round((4500 * accuracy + 1000 * recall) / 5500, 4),
-                "n_train": len(train.examples),
-            }
-            print(json.dumps(row), flush=True)
+        sweep("unseen-intents", draw, train, texts, gold)
+    # The same kind of OOS message in training and test: SNIPS in scope, Banking77 messages out.
+    snips = load_jsonl(DATA / "snips" / "train.jsonl").examples
+    dev = load_jsonl(DATA / "snips" / "dev.jsonl").examples
+    banking = list(load_jsonl(DATA / "banking77" / "train.jsonl").examples)
+    for draw in range(2):
+        random.Random(draw).shuffle(banking)
+        train = TrainingData(
+            examples=list(snips) + [Example(e.text, OUT_OF_SCOPE) for e in banking[:LEARNED_OOS]]
+        )
+        unknown = banking[LEARNED_OOS : LEARNED_OOS + 1000]
+        texts = [e.text for e in dev] + [e.text for e in unknown]
+        gold = np.array([e.intent for e in dev] + [OUT_OF_SCOPE] * len(unknown))
+        sweep("same-kind", draw, train, texts, gold)
     return 0
 
 
