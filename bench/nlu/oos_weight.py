@@ -1,12 +1,11 @@
 """How the out-of-scope threshold's objective trades in-scope accuracy for OOS recall, with few OOS examples.
 
-`calibration.choose_threshold` maximises the *mean* of in-scope accuracy and OOS recall on the
-held-out scores: one held-out OOS example weighs as much as n_in / n_oos in-scope ones.  With
-CLINC150's share of OOS training examples (100 among 15,100) that is 150 to one.  This measures
-what a weight `w` on the OOS recall, `(1 - w) · in-scope accuracy + w · OOS recall`, would give
-instead (w = 0.5 is the rule in use), on the unseen-intents protocol of `bench/nlu/oos.py`
-inside Banking77's *training* file, with 100 learned OOS examples drawn from its 840, three
-draws.  For each `w` it prints the threshold, the test part's in-scope accuracy and OOS recall,
+`calibration.choose_threshold` maximises `(1 - w) · in-scope accuracy + w · OOS recall` on the
+held-out scores, with `w` the option `oos_recall_weight` (0.5, the plain mean, by default): one
+held-out OOS example then weighs as much as n_in / n_oos in-scope ones.  With CLINC150's share
+of OOS training examples (100 among 15,100) that is 150 to one.  This measures each `w` on the
+unseen-intents protocol of `bench/nlu/oos.py` inside Banking77's *training* file, with 100
+learned OOS examples drawn from its 840, three draws.  For each `w` it prints the threshold, the test part's in-scope accuracy and OOS recall,
 and their mix at CLINC150's test proportions (4,500 in-scope, 1,000 OOS).  A second protocol
 has the same kind of OOS message in training and test: SNIPS's training file in scope with 100
 Banking77 training messages as OOS, tested on SNIPS dev and 1,000 other Banking77 training
@@ -46,30 +45,6 @@ WEIGHTS = (0.5, 0.4, 0.3, 0.2, 0.1, 0.0)
 LEARNED_OOS = 100
 
 
-def weighted_threshold(probs: Any, gold: Any, labels: list[str], w: float) -> float:
-    """`choose_threshold`'s sweep with the OOS recall weighted `w` (0.5: the rule in use)."""
-    top, pred = probs.max(axis=1), probs.argmax(axis=1)
-    oos_index = labels.index(OUT_OF_SCOPE)
-    is_oos, correct = gold == oos_index, pred == gold
-    order = np.argsort(top, kind="stable")
-    ts = top[order]
-    good_in = (correct & ~is_oos)[order]
-    missed = (is_oos & (pred != oos_index))[order]
-    lost = np.concatenate([[0], np.cumsum(good_in)])
-    gained = np.concatenate([[0], np.cumsum(missed)])
-    found = int((is_oos & (pred == oos_index)).sum())
-    n_in, n_oos = int((~is_oos).sum()), int(is_oos.sum())
-    score = (1 - w) * (good_in.sum() - lost) / n_in + w * (found + gained) / n_oos
-    valid = np.ones(ts.shape[0] + 1, dtype=bool)
-    valid[1:-1] = ts[1:] > ts[:-1]
-    k = int(np.argmax(np.where(valid, score, -1.0)))
-    if k == 0:
-        return 0.0
-    if k == ts.shape[0]:
-        return float(ts[-1]) + 1e-6
-    return float((ts[k - 1] + ts[k]) / 2)
-
-
 def _capturing(choose: Any, into: dict[str, Any]) -> Any:
     """`choose_threshold`, keeping the held-out scores it was given in `into`."""
 
@@ -95,7 +70,14 @@ def sweep(protocol: str, draw: int, train: TrainingData, texts: list[str], gold:
     confidence = np.array([b.confidence for b in best])
     is_oos = gold == OUT_OF_SCOPE
     for w in WEIGHTS:
-        t = weighted_threshold(held_out["probs"], held_out["gold"], held_out["labels"], w)
+        t = real_choose(
+            held_out["probs"],
+            held_out["gold"],
+            held_out["labels"],
+            OUT_OF_SCOPE,
+            max_false_rejection=PipelineConfig().oos_false_rejection,
+            oos_recall_weight=w,
+        )
         pred = np.where(confidence < t, OUT_OF_SCOPE, names)
         accuracy = float((pred[~is_oos] == gold[~is_oos]).mean())
         recall = float((pred[is_oos] == OUT_OF_SCOPE).mean())

@@ -5,11 +5,12 @@ model did not see — because scores on the training examples themselves are ove
 (a linear SVM separates most of its training set) and would give a useless threshold.
 
 * Temperature: the `T` minimising the negative log-likelihood of `softmax(scores / T)`.
-* Threshold: if the data has `out_of_scope` examples, the `t` maximising the mean of in-scope
-  accuracy and out-of-scope recall when every top probability below `t` is answered
-  `out_of_scope`.  Without such examples nothing tells what an unknown message scores, so `t`
-  is set to reject a small, configured share of the in-scope examples the model gets right
-  (it can never reject more in-scope messages than that, in expectation).
+* Threshold: if the data has `out_of_scope` examples, the `t` maximising a weighted mean of
+  in-scope accuracy and out-of-scope recall (`oos_recall_weight`, 0.5: their plain mean) when
+  every top probability below `t` is answered `out_of_scope`.  Without such examples nothing
+  tells what an unknown message scores, so `t` is set to reject a small, configured share of the
+  in-scope examples the model gets right (it can never reject more in-scope messages than that,
+  in expectation).
 """
 
 from __future__ import annotations
@@ -55,9 +56,20 @@ def fit_temperature(scores: F32Array, gold: I64Array) -> float:
 
 
 def choose_threshold(
-    probs: F32Array, gold: I64Array, labels: Sequence[str], oos_label: str, *, max_false_rejection: float
+    probs: F32Array,
+    gold: I64Array,
+    labels: Sequence[str],
+    oos_label: str,
+    *,
+    max_false_rejection: float,
+    oos_recall_weight: float = 0.5,
 ) -> float:
-    """The out-of-scope threshold on the top probability (see the module docstring)."""
+    """The out-of-scope threshold on the top probability (see the module docstring).
+
+    `oos_recall_weight` is the OOS recall's weight against in-scope accuracy's `1 - w`.  At 0.5
+    one held-out OOS example weighs as much as n_in / n_oos in-scope ones, which with few OOS
+    examples rejects many in-scope messages (docs/nlu.md, *Few out-of-scope examples*).
+    """
     if probs.shape[0] == 0:
         return 0.0
     top = probs.max(axis=1)
@@ -75,7 +87,8 @@ def choose_threshold(
         gained_oos = np.concatenate([[0], np.cumsum(missed_oos)])
         n_in, n_oos = int((~is_oos).sum()), int(is_oos.sum())
         found0 = int((is_oos & (pred == oos)).sum())
-        score = 0.5 * (good_in.sum() - lost_in) / n_in + 0.5 * (found0 + gained_oos) / n_oos
+        w = oos_recall_weight
+        score = (1.0 - w) * (good_in.sum() - lost_in) / n_in + w * (found0 + gained_oos) / n_oos
         # Only cut between distinct values: k valid if k == n or ts[k] > ts[k-1] or k == 0.
         valid = np.ones(ts.shape[0] + 1, dtype=bool)
         valid[1:-1] = ts[1:] > ts[:-1]

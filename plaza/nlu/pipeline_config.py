@@ -116,6 +116,9 @@ class PipelineConfig:
     """A fixed threshold; `None` calibrates it on cross-validation inside the training data."""
     oos_false_rejection: float = 0.002
     """Without `out_of_scope` examples: the share of correct in-scope answers the threshold may reject."""
+    oos_recall_weight: float = 0.5
+    """With `out_of_scope` examples: the threshold maximises `(1 - w) × in-scope accuracy + w × OOS
+    recall` on held-out scores; 0.5 is their plain mean (`calibration.choose_threshold`)."""
     # entity tagger
     crf_algorithm: str = "lbfgs"
     crf_c1: float = 0.05
@@ -295,6 +298,7 @@ _RANGES: dict[str, Rule] = {
     "calibration_min_oos": _at_least(0),
     "oos_threshold": _optional(_between(0.0, 1.0), "calibrated"),
     "oos_false_rejection": _between(0.0, 1.0),
+    "oos_recall_weight": _between(0.0, 1.0),
     "crf_algorithm": _one_of(*CRF_ALGORITHMS),
     "crf_c1": _at_least(0.0),
     "crf_c2": _at_least(0.0),

@@ -202,6 +202,7 @@ def train_model(
                     labels,
                     OUT_OF_SCOPE,
                     max_false_rejection=config.oos_false_rejection,
+                    oos_recall_weight=config.oos_recall_weight,
                 )
         classifier = final.result()
         dense_classifier = None if final_dense is None else final_dense.result()

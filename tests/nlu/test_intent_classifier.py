@@ -340,3 +340,28 @@ def test_document_frequencies_count_messages_not_occurrences() -> None:
     assert np.array_equal(tfidf.keys, fitted.keys)
     assert np.array_equal(tfidf.idf, fitted.idf)
     assert DocumentFrequencies.count([]).keys.shape == (0,)
+
+
+def test_threshold_weighs_oos_recall_against_in_scope_accuracy() -> None:
+    """Right in-scope answers at 0.6 and 0.9; out-of-scope messages answered in scope at 0.5 and 0.7.
+
+    Rejecting below 0.55 catches half the OOS messages for nothing (1 - w/2); below 0.8 also the
+    other half, at the cost of half the in-scope answers (1/2 + w/2): the second wins past w = 1/2.
+    """
+    labels = ["a", "b", "out_of_scope"]
+    probs = np.array(
+        [[0.6, 0.3, 0.1]] * 50 + [[0.9, 0.05, 0.05]] * 50 + [[0.5, 0.3, 0.2]] * 5 + [[0.7, 0.2, 0.1]] * 5,
+        dtype=np.float32,
+    )
+    gold = np.array([0] * 100 + [2] * 10)
+
+    def threshold(w: float) -> float:
+        return choose_threshold(
+            probs, gold, labels, "out_of_scope", max_false_rejection=0.0, oos_recall_weight=w
+        )
+
+    assert 0.5 < threshold(0.2) < 0.6
+    assert 0.5 < threshold(0.5) < 0.6  # a tie: the first best cut is taken
+    assert 0.7 < threshold(0.9) < 0.9  # OOS recall weighs most: every OOS message is caught
+    assert threshold(0.0) == 0.0  # only in-scope accuracy counts: nothing need be rejected
+    assert threshold(0.5) == choose_threshold(probs, gold, labels, "out_of_scope", max_false_rejection=0.0)

@@ -370,6 +370,14 @@ def test_a_large_model_is_trained_without_the_words_of_one_message(monkeypatch: 
     assert pruned.parse("book a table at a thai restaurant").intent.name == "book_table"
 
 
+def test_the_oos_recall_weight_reaches_the_threshold() -> None:
+    data = restaurant_taxi_data()  # has out_of_scope examples: the threshold is learned from them
+    in_scope_only = IntentEntityModel.train(data, replace(FAST, oos_recall_weight=0.0))
+    recall_only = IntentEntityModel.train(data, replace(FAST, oos_recall_weight=1.0))
+    assert in_scope_only.threshold == 0.0  # rejecting can only lose in-scope answers
+    assert recall_only.threshold > 0.0
+
+
 def test_held_out_folds_stop_once_enough_scores_are_in_hand() -> None:
     folds = np.arange(9000) % 3
     assert held_out_folds(folds, 3000) == [0]

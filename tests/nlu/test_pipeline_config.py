@@ -53,6 +53,8 @@ BAD: list[tuple[str, Any]] = [
     ("oos_threshold", NAN),
     ("oos_false_rejection", 1.5),
     ("oos_false_rejection", -0.5),
+    ("oos_recall_weight", 1.5),
+    ("oos_recall_weight", NAN),
     ("crf_algorithm", "bogus"),
     ("crf_algorithm", "LBFGS"),  # crfsuite's alias, which entity_tagger would not read as lbfgs
     ("crf_c1", -0.05),
@@ -105,6 +107,8 @@ def test_a_value_out_of_range_is_refused_naming_the_option(name: str, value: Any
         {"oos_threshold": 0},
         {"oos_threshold": 1},
         {"oos_false_rejection": 0},
+        {"oos_recall_weight": 0, "min_df": 2},
+        {"oos_recall_weight": 1},
         {"oos_false_rejection": 1},
         {"crf_algorithm": "l2sgd"},
         {"crf_algorithm": "ap"},
