@@ -3,17 +3,24 @@
 `calibration.choose_threshold` maximises `(1 - w) · in-scope accuracy + w · OOS recall` on the
 held-out scores, with `w` the option `oos_recall_weight` (0.5, the plain mean, by default): one
 held-out OOS example then weighs as much as n_in / n_oos in-scope ones.  With CLINC150's share
-of OOS training examples (100 among 15,100) that is 150 to one.  This measures each `w` on the
-unseen-intents protocol of `bench/nlu/oos.py` inside Banking77's *training* file, with 100
-learned OOS examples drawn from its 840, three draws.  For each `w` it prints the threshold, the test part's in-scope accuracy and OOS recall,
-and their mix at CLINC150's test proportions (4,500 in-scope, 1,000 OOS).  A second protocol
-has the same kind of OOS message in training and test: SNIPS's training file in scope with 100
-Banking77 training messages as OOS, tested on SNIPS dev and 1,000 other Banking77 training
-messages, two draws.
+of OOS training examples (100 among 15,100) that is 150 to one.  This measures each `w` on
+three protocols, all inside training or dev files:
+
+* `unseen-intents`: `bench/nlu/oos.py`'s protocol inside Banking77's training file, with 100
+  learned OOS examples drawn from its 840 (three draws); the test's OOS messages come from
+  intents never seen;
+* `seen-oos-intents`: the 100 OOS examples drawn from all 15 held-out intents, and the test's
+  OOS messages from the rest of the same 15 (sparse coverage of OOS topics, as CLINC150's 100
+  OOS examples give; three draws);
+* `same-kind`: SNIPS's training file in scope with 100 Banking77 training messages as OOS,
+  tested on SNIPS dev and 1,000 other Banking77 training messages (OOS easy to tell; two draws).
+
+For each `w` it prints the threshold, the test's in-scope accuracy and OOS recall, and their mix
+at CLINC150's test proportions (4,500 in-scope, 1,000 OOS).
 
 The model is trained once per draw; the held-out scores training calibrated on are captured,
 and each `w`'s threshold is chosen on them and applied to the same test parses.  No test file
-is read.  About 3 minutes on 2 cores.
+is read.  About 5 minutes on 2 cores.
 
     python bench/nlu/oos_weight.py
 """
@@ -37,6 +44,7 @@ import oos  # noqa: E402 - the protocol of bench/nlu/oos.py
 
 from plaza.nlu import training  # noqa: E402
 from plaza.nlu.model import IntentEntityModel, PipelineConfig  # noqa: E402
+from plaza.nlu.training import stratified_folds  # noqa: E402
 from plaza.nlu.training_data import load_jsonl  # noqa: E402
 from plaza.nlu.types import OUT_OF_SCOPE, Example, TrainingData  # noqa: E402
 
@@ -107,6 +115,25 @@ def main() -> int:
     for draw in range(3):
         train = TrainingData(examples=in_scope + random.Random(draw).sample(learned, LEARNED_OOS))
         sweep("unseen-intents", draw, train, texts, gold)
+    # Seen OOS intents: the same 15 held-out intents, 100 OOS examples drawn from all of them
+    # and the test's OOS messages from all of them too (CLINC150's kind: sparse OOS coverage).
+    examples = load_jsonl(DATA / "banking77" / "train.jsonl").examples
+    labels = sorted({e.intent for e in examples})
+    held = set(labels[::5])
+    folds = stratified_folds(np.array([labels.index(e.intent) for e in examples]), 5, seed=0)
+    assert folds is not None
+    kept = [e for e, f in zip(examples, folds, strict=True) if f != 0 and e.intent not in held]
+    pool = [
+        Example(e.text, OUT_OF_SCOPE)
+        for e, f in zip(examples, folds, strict=True)
+        if f != 0 and e.intent in held
+    ]
+    tested = [e for e, f in zip(examples, folds, strict=True) if f == 0]
+    texts = [e.text for e in tested]
+    gold = np.array([OUT_OF_SCOPE if e.intent in held else e.intent for e in tested])
+    for draw in range(3):
+        train = TrainingData(examples=kept + random.Random(draw).sample(pool, LEARNED_OOS))
+        sweep("seen-oos-intents", draw, train, texts, gold)
     # The same kind of OOS message in training and test: SNIPS in scope, Banking77 messages out.
     snips = load_jsonl(DATA / "snips" / "train.jsonl").examples
     dev = load_jsonl(DATA / "snips" / "dev.jsonl").examples
