@@ -9,8 +9,8 @@ three protocols, all inside training or dev files:
 * `unseen-intents`: `bench/nlu/oos.py`'s protocol inside Banking77's training file, with 100
   learned OOS examples drawn from its 840 (three draws); the test's OOS messages come from
   intents never seen;
-* `seen-oos-intents`: the 100 OOS examples drawn from all 15 held-out intents, and the test's
-  OOS messages from the rest of the same 15 (sparse coverage of OOS topics, as CLINC150's 100
+* `seen-oos-intents`: the 100 OOS examples drawn from all 16 held-out intents, and the test's
+  OOS messages from the rest of the same 16 (sparse coverage of OOS topics, as CLINC150's 100
   OOS examples give; three draws);
 * `same-kind`: SNIPS's training file in scope with 100 Banking77 training messages as OOS,
   tested on SNIPS dev and 1,000 other Banking77 training messages (OOS easy to tell; two draws).
@@ -44,7 +44,6 @@ import oos  # noqa: E402 - the protocol of bench/nlu/oos.py
 
 from plaza.nlu import training  # noqa: E402
 from plaza.nlu.model import IntentEntityModel, PipelineConfig  # noqa: E402
-from plaza.nlu.training import stratified_folds  # noqa: E402
 from plaza.nlu.training_data import load_jsonl  # noqa: E402
 from plaza.nlu.types import OUT_OF_SCOPE, Example, TrainingData  # noqa: E402
 
@@ -115,13 +114,10 @@ def main() -> int:
     for draw in range(3):
         train = TrainingData(examples=in_scope + random.Random(draw).sample(learned, LEARNED_OOS))
         sweep("unseen-intents", draw, train, texts, gold)
-    # Seen OOS intents: the same 15 held-out intents, 100 OOS examples drawn from all of them
+    # Seen OOS intents: the same 16 held-out intents, 100 OOS examples drawn from all of them
     # and the test's OOS messages from all of them too (CLINC150's kind: sparse OOS coverage).
-    examples = load_jsonl(DATA / "banking77" / "train.jsonl").examples
-    labels = sorted({e.intent for e in examples})
-    held = set(labels[::5])
-    folds = stratified_folds(np.array([labels.index(e.intent) for e in examples]), 5, seed=0)
-    assert folds is not None
+    examples, held_intents, folds = oos.split()
+    held = set(held_intents)
     kept = [e for e, f in zip(examples, folds, strict=True) if f != 0 and e.intent not in held]
     pool = [
         Example(e.text, OUT_OF_SCOPE)

@@ -29,10 +29,10 @@ __all__ = [
     "class_groups",
     "dense_held_out_scores",
     "fit_class_group",
+    "fit_groups",
     "fitted_blocks",
     "fuse",
     "held_out_scores",
-    "in_class_groups",
     "label_indices",
     "softmax",
     "train_dense",
@@ -185,7 +185,7 @@ def fitted_blocks(
         bias[present[0]] = 0.0
         yield GroupWeights(range(len(labels)), np.zeros((n_features, len(labels)), dtype=np.float32), bias)
         return
-    groups = _split_fit(present, len(labels), n_features, options)
+    groups = fit_groups(len(labels), n_features, options)
     if groups is not None:
         for g in groups:
             yield fit_class_group(x, yi, g, options)
@@ -193,18 +193,15 @@ def fitted_blocks(
     yield _fit_all(x, yi, len(labels), options)
 
 
-def _split_fit(present: I64Array, n_labels: int, n_features: int, options: FitOptions) -> list[range] | None:
-    """The class groups a fit is done in, or `None` when it is one call (`fitted_blocks`)."""
-    if present.shape[0] < 2 or not in_class_groups(n_labels, n_features, options):
-        return None
-    return class_groups(n_labels, n_features)
+def fit_groups(n_labels: int, n_features: int, options: FitOptions) -> list[range] | None:
+    """The class groups a fit of two classes or more is done in, or `None` when it is one call.
 
-
-def in_class_groups(n_labels: int, n_features: int, options: FitOptions) -> bool:
-    """Whether a fit of every label is done a group of classes at a time (its weights are large)."""
+    Only a one-vs-rest SVM is split, and only when its weights are large (`class_groups`).
+    """
     if options.loss != "svm" or options.class_weight is not None:
-        return False
-    return len(class_groups(n_labels, n_features)) > 1
+        return None
+    groups = class_groups(n_labels, n_features)
+    return groups if len(groups) > 1 else None
 
 
 GROUP_TASKS = 2
@@ -225,7 +222,8 @@ class PendingModel:
     def __init__(self, x: Any, y: Sequence[str], labels: Sequence[str], options: FitOptions) -> None:
         self._x, self._y, self._labels, self._options = x, y, tuple(labels), options
         self._yi = label_indices(y, labels)
-        self._groups = _split_fit(np.unique(self._yi), len(labels), x.shape[1], options)
+        one_class = np.unique(self._yi).shape[0] < 2  # train_linear's constant model
+        self._groups = None if one_class else fit_groups(len(labels), x.shape[1], options)
         self._tasks: list[Future[Any]] = []
 
     @property

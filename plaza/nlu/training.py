@@ -31,9 +31,9 @@ from plaza.nlu.intent_classifier import (
     LinearModel,
     PendingModel,
     dense_held_out_scores,
+    fit_groups,
     fuse,
     held_out_scores,
-    in_class_groups,
     label_indices,
     softmax,
     train_dense,
@@ -282,7 +282,7 @@ def words_min_df(
     """The `min_df` of words and character n-grams: the configured one, or else chosen by size.
 
     Chosen, it is 1, but 2 for data of `LARGE_DATA` messages or more whose fit with `options`
-    would be in class groups (`intent_classifier.in_class_groups`: a one-vs-rest SVM whose
+    would be in class groups (`intent_classifier.fit_groups`: a one-vs-rest SVM whose
     weights are over 64 MB in float64), CLINC150's shape.
     There, keys seen in one message only are a third of the features and measurably worth
     nothing: with 2, Banking77's training CV(5) gave 91.00 against 90.96 %, SNIPS's 98.77
@@ -296,7 +296,7 @@ def words_min_df(
     if freqs.n_docs < LARGE_DATA:
         return 1
     n_features = int(freqs.kept(config.block_min_df(1)).sum())
-    return 2 if in_class_groups(n_labels, n_features, options) else 1
+    return 2 if fit_groups(n_labels, n_features, options) is not None else 1
 
 
 def _warn_altered_annotations(examples: Sequence[Example], tokens: Sequence[Sequence[Token]]) -> None:
