@@ -6,8 +6,9 @@ model did not see — because scores on the training examples themselves are ove
 
 * Temperature: the `T` minimising the negative log-likelihood of `softmax(scores / T)`.
 * Threshold: if the data has `out_of_scope` examples, the `t` maximising a weighted mean of
-  in-scope accuracy and out-of-scope recall (`oos_recall_weight`, 0.5: their plain mean) when
-  every top probability below `t` is answered `out_of_scope`.  Without such examples nothing
+  in-scope accuracy and out-of-scope recall (`oos_recall_weight`; unset, it follows how many
+  OOS examples there are, `recall_weight_for`) when every top probability below `t` is
+  answered `out_of_scope`.  Without such examples nothing
   tells what an unknown message scores, so `t` is set to reject a small, configured share of the
   in-scope examples the model gets right (it can never reject more in-scope messages than that,
   in expectation).
@@ -23,10 +24,14 @@ import numpy.typing as npt
 
 from plaza.nlu.intent_classifier import softmax
 
-__all__ = ["choose_threshold", "fit_temperature"]
+__all__ = ["choose_threshold", "fit_temperature", "recall_weight_for"]
 
 F32Array = npt.NDArray[np.float32]
 I64Array = npt.NDArray[np.int64]
+
+FEW_OOS, MANY_OOS = 100, 400
+"""OOS example counts at and below which, and at and above which, the recall's weight is flat."""
+FEW_OOS_WEIGHT, MANY_OOS_WEIGHT = 0.3, 0.4
 
 
 def fit_temperature(scores: F32Array, gold: I64Array) -> float:
@@ -55,6 +60,25 @@ def fit_temperature(scores: F32Array, gold: I64Array) -> float:
     return math.exp((lo + hi) / 2)
 
 
+def recall_weight_for(n_oos: int) -> float:
+    """The OOS recall's weight for `n_oos` OOS training examples when `oos_recall_weight` is unset.
+
+    0.3 up to 100 examples, 0.4 from 400, log-linear between.
+
+    Measured by `bench/nlu/oos_weight.py` at CLINC150's test mix (18 % OOS): the plain mean (0.5)
+    lets a few OOS examples each outweigh a hundred in-scope ones, and the sweep's maximum on so
+    few points overshoots toward recall, rejecting a fifth of the in-scope messages.  With more
+    of them the learned OOS class catches those like them, and recall on unseen topics needs the
+    weight back (docs/nlu.md, *Few out-of-scope examples*).
+    """
+    if n_oos <= FEW_OOS:
+        return FEW_OOS_WEIGHT
+    if n_oos >= MANY_OOS:
+        return MANY_OOS_WEIGHT
+    share = math.log(n_oos / FEW_OOS) / math.log(MANY_OOS / FEW_OOS)
+    return FEW_OOS_WEIGHT + share * (MANY_OOS_WEIGHT - FEW_OOS_WEIGHT)
+
+
 def choose_threshold(
     probs: F32Array,
     gold: I64Array,
@@ -62,13 +86,12 @@ def choose_threshold(
     oos_label: str,
     *,
     max_false_rejection: float,
-    oos_recall_weight: float = 0.5,
+    oos_recall_weight: float,
 ) -> float:
     """The out-of-scope threshold on the top probability (see the module docstring).
 
     `oos_recall_weight` is the OOS recall's weight against in-scope accuracy's `1 - w`.  At 0.5
-    one held-out OOS example weighs as much as n_in / n_oos in-scope ones, which with few OOS
-    examples rejects many in-scope messages (docs/nlu.md, *Few out-of-scope examples*).
+    one held-out OOS example weighs as much as n_in / n_oos in-scope ones.
     """
     if probs.shape[0] == 0:
         return 0.0

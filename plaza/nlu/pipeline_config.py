@@ -116,9 +116,10 @@ class PipelineConfig:
     """A fixed threshold; `None` calibrates it on cross-validation inside the training data."""
     oos_false_rejection: float = 0.002
     """Without `out_of_scope` examples: the share of correct in-scope answers the threshold may reject."""
-    oos_recall_weight: float = 0.5
+    oos_recall_weight: float | None = None
     """With `out_of_scope` examples: the threshold maximises `(1 - w) × in-scope accuracy + w × OOS
-    recall` on held-out scores; 0.5 is their plain mean (`calibration.choose_threshold`)."""
+    recall` on held-out scores (0.5 is their plain mean).  `None` lets the number of OOS examples
+    choose: 0.3 up to 100, 0.4 from 400 (`calibration.recall_weight_for`)."""
     # entity tagger
     crf_algorithm: str = "lbfgs"
     crf_c1: float = 0.05
@@ -212,6 +213,7 @@ _OPTIONAL = {
     "class_weight": str,
     "sentence_encoder": str,
     "sentence_encoder_skip_loss": float,
+    "oos_recall_weight": float,
 }
 
 
@@ -298,7 +300,7 @@ _RANGES: dict[str, Rule] = {
     "calibration_min_oos": _at_least(0),
     "oos_threshold": _optional(_between(0.0, 1.0), "calibrated"),
     "oos_false_rejection": _between(0.0, 1.0),
-    "oos_recall_weight": _between(0.0, 1.0),
+    "oos_recall_weight": _optional(_between(0.0, 1.0), "chosen by the number of OOS examples"),
     "crf_algorithm": _one_of(*CRF_ALGORITHMS),
     "crf_c1": _at_least(0.0),
     "crf_c2": _at_least(0.0),

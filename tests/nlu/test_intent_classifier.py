@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 
-from plaza.nlu.calibration import choose_threshold, fit_temperature
+from plaza.nlu.calibration import choose_threshold, fit_temperature, recall_weight_for
 from plaza.nlu.features import (
     BLOCK_CHAR,
     BLOCK_EXTRA,
@@ -186,7 +186,7 @@ def test_threshold_with_oos_examples_separates() -> None:
     # in-scope answered confidently, out-of-scope predicted 'a' with low confidence
     probs = np.array([[0.9, 0.05, 0.05]] * 10 + [[0.45, 0.3, 0.25]] * 10, dtype=np.float32)
     gold = np.array([0] * 10 + [2] * 10)
-    t = choose_threshold(probs, gold, labels, "out_of_scope", max_false_rejection=0.01)
+    t = choose_threshold(probs, gold, labels, "out_of_scope", max_false_rejection=0.01, oos_recall_weight=0.5)
     assert 0.45 < t <= 0.9
 
 
@@ -195,7 +195,9 @@ def test_threshold_without_oos_examples_rejects_a_small_share() -> None:
     top = rng.uniform(0.3, 1.0, 1000)
     probs = np.stack([top, 1 - top], axis=1).astype(np.float32)
     gold = np.zeros(1000, dtype=np.int64)  # right when top > 0.5
-    t = choose_threshold(probs, gold, ["a", "b"], "out_of_scope", max_false_rejection=0.02)
+    t = choose_threshold(
+        probs, gold, ["a", "b"], "out_of_scope", max_false_rejection=0.02, oos_recall_weight=0.5
+    )
     correct = top > 0.5
     assert np.mean(top[correct] < t) == pytest.approx(0.02, abs=0.005)
 
@@ -364,4 +366,11 @@ def test_threshold_weighs_oos_recall_against_in_scope_accuracy() -> None:
     assert 0.5 < threshold(0.5) < 0.6  # a tie: the first best cut is taken
     assert 0.7 < threshold(0.9) < 0.9  # OOS recall weighs most: every OOS message is caught
     assert threshold(0.0) == 0.0  # only in-scope accuracy counts: nothing need be rejected
-    assert threshold(0.5) == choose_threshold(probs, gold, labels, "out_of_scope", max_false_rejection=0.0)
+
+
+def test_the_recall_weight_grows_with_the_oos_examples_between_100_and_400() -> None:
+    assert recall_weight_for(1) == recall_weight_for(100) == 0.3
+    assert recall_weight_for(400) == recall_weight_for(10_000) == 0.4
+    assert recall_weight_for(200) == pytest.approx(0.35)  # half-way on a log scale
+    weights = [recall_weight_for(n) for n in range(90, 420)]
+    assert weights == sorted(weights)

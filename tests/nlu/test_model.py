@@ -378,6 +378,29 @@ def test_the_oos_recall_weight_reaches_the_threshold() -> None:
     assert recall_only.threshold > 0.0
 
 
+def test_unset_the_oos_recall_weight_follows_the_number_of_oos_examples(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = restaurant_taxi_data()
+    n_oos = sum(e.intent == OUT_OF_SCOPE for e in data.examples)
+    many = TrainingData(
+        examples=[*data.examples, *(Example(f"oos filler {i}", OUT_OF_SCOPE) for i in range(400))]
+    )
+    weights: list[float] = []
+    choose = training.choose_threshold
+
+    def recording(*args: Any, oos_recall_weight: float, **kwargs: Any) -> float:
+        weights.append(oos_recall_weight)
+        return choose(*args, oos_recall_weight=oos_recall_weight, **kwargs)
+
+    monkeypatch.setattr(training, "choose_threshold", recording)
+    IntentEntityModel.train(data, FAST)
+    IntentEntityModel.train(many, FAST)
+    IntentEntityModel.train(data, replace(FAST, oos_recall_weight=0.5))
+    assert 0 < n_oos <= 100
+    assert weights == [0.3, 0.4, 0.5]  # few OOS examples, over 400 of them, and set
+
+
 def test_held_out_folds_stop_once_enough_scores_are_in_hand() -> None:
     folds = np.arange(9000) % 3
     assert held_out_folds(folds, 3000) == [0]

@@ -109,6 +109,7 @@ def test_a_value_out_of_range_is_refused_naming_the_option(name: str, value: Any
         {"oos_false_rejection": 0},
         {"oos_recall_weight": 0, "min_df": 2},
         {"oos_recall_weight": 1},
+        {"oos_recall_weight": None},  # chosen by the number of OOS examples
         {"oos_false_rejection": 1},
         {"crf_algorithm": "l2sgd"},
         {"crf_algorithm": "ap"},
