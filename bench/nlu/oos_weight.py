@@ -1,38 +1,41 @@
-"""How the out-of-scope threshold's objective trades in-scope accuracy for OOS recall, with few OOS examples.
+"""How the out-of-scope threshold's objective should trade in-scope accuracy for OOS recall, by
+how many OOS examples the data has.
 
 `calibration.choose_threshold` maximises `(1 - w) · in-scope accuracy + w · OOS recall` on the
-held-out scores, with `w` the option `oos_recall_weight` (0.5, the plain mean, by default): one
-held-out OOS example then weighs as much as n_in / n_oos in-scope ones.  With CLINC150's share
-of OOS training examples (100 among 15,100) that is 150 to one.  This measures each `w` on
-three protocols, all inside training or dev files:
+held-out scores, with `w` the option `oos_recall_weight`.  Unset, `w` follows the number of OOS
+training examples (`calibration.recall_weight_for`: 0.3 up to 100, 0.4 from 400); this measures
+that rule against fixed weights, at several counts of learned OOS examples, on three protocols
+all inside training or dev files:
 
-* `unseen-intents`: `bench/nlu/oos.py`'s protocol inside Banking77's training file, with 100
-  learned OOS examples drawn from its 840 (three draws); the test's OOS messages come from
-  intents never seen;
-* `seen-oos-intents`: the 100 OOS examples drawn from all 16 held-out intents, and the test's
-  OOS messages from the rest of the same 16 (sparse coverage of OOS topics, as CLINC150's 100
-  OOS examples give; three draws);
+* `unseen-intents`: `bench/nlu/oos.py`'s protocol inside Banking77's training file, the learned
+  OOS examples drawn from its 835; the test's OOS messages come from intents never seen;
+* `seen-oos-intents`: the OOS examples drawn from all 16 held-out intents, and the test's OOS
+  messages from the rest of the same 16 (sparse coverage of OOS topics with few of them, as
+  CLINC150's 100 OOS examples give);
 * `same-kind`: SNIPS's training file in scope with 100 Banking77 training messages as OOS,
-  tested on SNIPS dev and 1,000 other Banking77 training messages (OOS easy to tell; two draws).
+  tested on SNIPS dev and 1,000 other Banking77 training messages (OOS easy to tell).
 
-For each `w` it prints the threshold, the test's in-scope accuracy and OOS recall, and their mix
-at CLINC150's test proportions (4,500 in-scope, 1,000 OOS).
+Each row gives a weight's threshold, the test's in-scope accuracy and OOS recall, and their mix
+at CLINC150's test proportions (4,500 in-scope, 1,000 OOS: 18 % OOS), the figure the rule was
+chosen on; the summary averages that mix over the draws.
 
 The model is trained once per draw; the held-out scores training calibrated on are captured,
-and each `w`'s threshold is chosen on them and applied to the same test parses.  No test file
-is read.  About 5 minutes on 2 cores.
+and each weight's threshold is chosen on them and applied to the same test parses.  No test
+file is read.  About 8 minutes on 2 cores with the defaults.
 
-    python bench/nlu/oos_weight.py
+    python bench/nlu/oos_weight.py [--counts 25,50,100,200,400,835] [--draws 4] [--first-draw 0]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import random
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +46,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import oos  # noqa: E402 - the protocol of bench/nlu/oos.py
 
 from plaza.nlu import training  # noqa: E402
+from plaza.nlu.calibration import recall_weight_for  # noqa: E402
 from plaza.nlu.model import IntentEntityModel, PipelineConfig  # noqa: E402
 from plaza.nlu.training_data import load_jsonl  # noqa: E402
 from plaza.nlu.types import OUT_OF_SCOPE, Example, TrainingData  # noqa: E402
 
 DATA = Path("/work/shared/data/nlu")
-WEIGHTS = (0.5, 0.4, 0.3, 0.2, 0.1, 0.0)
-LEARNED_OOS = 100
+WEIGHTS: tuple[float | str, ...] = ("auto", 0.5, 0.4, 0.35, 0.3, 0.2)
+"""`auto`: `recall_weight_for` the draw's number of OOS training examples (the default)."""
+SAME_KIND_OOS = 100
+CLINC150_MIX = (4500, 1000)
 
 
 def _capturing(choose: Any, into: dict[str, Any]) -> Any:
@@ -63,7 +69,9 @@ def _capturing(choose: Any, into: dict[str, Any]) -> Any:
     return capture
 
 
-def sweep(protocol: str, draw: int, train: TrainingData, texts: list[str], gold: Any) -> None:
+def sweep(
+    protocol: str, draw: int, train: TrainingData, texts: list[str], gold: Any, mixes: dict[Any, list[float]]
+) -> None:
     """Train once, capture the held-out scores, and print each weight's threshold and figures."""
     held_out: dict[str, Any] = {}
     real_choose = training.choose_threshold
@@ -76,45 +84,72 @@ def sweep(protocol: str, draw: int, train: TrainingData, texts: list[str], gold:
     names = np.array([b.name for b in best])
     confidence = np.array([b.confidence for b in best])
     is_oos = gold == OUT_OF_SCOPE
+    n_oos = sum(e.intent == OUT_OF_SCOPE for e in train.examples)
     for w in WEIGHTS:
+        weight = recall_weight_for(n_oos) if w == "auto" else float(w)
         t = real_choose(
             held_out["probs"],
             held_out["gold"],
             held_out["labels"],
             OUT_OF_SCOPE,
             max_false_rejection=PipelineConfig().oos_false_rejection,
-            oos_recall_weight=w,
+            oos_recall_weight=weight,
         )
         pred = np.where(confidence < t, OUT_OF_SCOPE, names)
         accuracy = float((pred[~is_oos] == gold[~is_oos]).mean())
         recall = float((pred[is_oos] == OUT_OF_SCOPE).mean())
+        mix = (CLINC150_MIX[0] * accuracy + CLINC150_MIX[1] * recall) / sum(CLINC150_MIX)
+        mixes[(protocol, n_oos, w)].append(mix)
         row = {
             "protocol": protocol,
+            "n_oos": n_oos,
             "draw": draw,
-            "w": w,
+            "w": w if w != "auto" else f"auto={weight:.3f}",
             "threshold": round(t, 3),
             "in_scope_accuracy": round(accuracy, 4),
             "oos_recall": round(recall, 4),
-            "clinc150_mix": round((4500 * accuracy + 1000 * recall) / 5500, 4),
+            "clinc150_mix": round(mix, 4),
             "n_train": len(train.examples),
         }
         print(json.dumps(row), flush=True)
 
 
+def summary(mixes: dict[Any, list[float]]) -> None:
+    """The mean CLINC150-mix figure per protocol, OOS count and weight, then over all of them."""
+    print("# mean at CLINC150's mix over the draws, per protocol and OOS count; then the mean of those")
+    print("protocol          n_oos  " + "  ".join(f"{str(w):>6s}" for w in WEIGHTS))
+    cells = sorted({key[:2] for key in mixes})
+    for protocol, n_oos in cells:
+        means = [np.mean(mixes[(protocol, n_oos, w)]) * 100 for w in WEIGHTS]
+        print(f"{protocol:16s} {n_oos:6d}  " + "  ".join(f"{m:6.2f}" for m in means))
+    overall = [np.mean([np.mean(mixes[(*cell, w)]) for cell in cells]) * 100 for w in WEIGHTS]
+    print(f"{'all':16s} {'':6s}  " + "  ".join(f"{m:6.2f}" for m in overall))
+
+
 def main() -> int:
-    print(
-        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, {os.cpu_count()} cores"
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--counts", default="25,50,100,200,400,835", help="learned OOS examples per draw")
+    ap.add_argument("--draws", type=int, default=4)
+    ap.add_argument(
+        "--first-draw",
+        type=int,
+        default=0,
+        help="seed of the first draw (4: draws the rule was not chosen on)",
     )
-    # Unseen intents: Banking77's protocol (bench/nlu/oos.py) with 100 of its 840 learned OOS examples.
+    args = ap.parse_args()
+    counts = [int(c) for c in args.counts.split(",")]
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, {os.cpu_count()} cores,"
+        f" OOS counts {counts}, {args.draws} draws from seed {args.first_draw}"
+    )
+    mixes: dict[Any, list[float]] = defaultdict(list)
+    # Unseen intents: Banking77's protocol (bench/nlu/oos.py), some of its 835 learned OOS examples.
     full_train, test = oos.build(with_oos=True)
     in_scope = [e for e in full_train.examples if e.intent != OUT_OF_SCOPE]
     learned = [e for e in full_train.examples if e.intent == OUT_OF_SCOPE]
     texts = [e.text for e in test.examples]
     gold = np.array([e.intent for e in test.examples])
-    for draw in range(3):
-        train = TrainingData(examples=in_scope + random.Random(draw).sample(learned, LEARNED_OOS))
-        sweep("unseen-intents", draw, train, texts, gold)
-    # Seen OOS intents: the same 16 held-out intents, 100 OOS examples drawn from all of them
+    # Seen OOS intents: the same 16 held-out intents, the OOS examples drawn from all of them
     # and the test's OOS messages from all of them too (CLINC150's kind: sparse OOS coverage).
     examples, held_intents, folds = oos.split()
     held = set(held_intents)
@@ -125,11 +160,14 @@ def main() -> int:
         if f != 0 and e.intent in held
     ]
     tested = [e for e, f in zip(examples, folds, strict=True) if f == 0]
-    texts = [e.text for e in tested]
-    gold = np.array([OUT_OF_SCOPE if e.intent in held else e.intent for e in tested])
-    for draw in range(3):
-        train = TrainingData(examples=kept + random.Random(draw).sample(pool, LEARNED_OOS))
-        sweep("seen-oos-intents", draw, train, texts, gold)
+    seen_texts = [e.text for e in tested]
+    seen_gold = np.array([OUT_OF_SCOPE if e.intent in held else e.intent for e in tested])
+    for count in counts:
+        for draw in range(args.first_draw, args.first_draw + args.draws):
+            drawn = random.Random(draw).sample(learned, min(count, len(learned)))
+            sweep("unseen-intents", draw, TrainingData(examples=in_scope + drawn), texts, gold, mixes)
+            drawn = random.Random(draw).sample(pool, min(count, len(pool)))
+            sweep("seen-oos-intents", draw, TrainingData(examples=kept + drawn), seen_texts, seen_gold, mixes)
     # The same kind of OOS message in training and test: SNIPS in scope, Banking77 messages out.
     snips = load_jsonl(DATA / "snips" / "train.jsonl").examples
     dev = load_jsonl(DATA / "snips" / "dev.jsonl").examples
@@ -137,12 +175,13 @@ def main() -> int:
     for draw in range(2):
         random.Random(draw).shuffle(banking)
         train = TrainingData(
-            examples=list(snips) + [Example(e.text, OUT_OF_SCOPE) for e in banking[:LEARNED_OOS]]
+            examples=list(snips) + [Example(e.text, OUT_OF_SCOPE) for e in banking[:SAME_KIND_OOS]]
         )
-        unknown = banking[LEARNED_OOS : LEARNED_OOS + 1000]
-        texts = [e.text for e in dev] + [e.text for e in unknown]
-        gold = np.array([e.intent for e in dev] + [OUT_OF_SCOPE] * len(unknown))
-        sweep("same-kind", draw, train, texts, gold)
+        unknown = banking[SAME_KIND_OOS : SAME_KIND_OOS + 1000]
+        same_texts = [e.text for e in dev] + [e.text for e in unknown]
+        same_gold = np.array([e.intent for e in dev] + [OUT_OF_SCOPE] * len(unknown))
+        sweep("same-kind", draw, train, same_texts, same_gold, mixes)
+    summary(mixes)
     return 0
 
 
