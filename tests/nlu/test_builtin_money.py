@@ -58,6 +58,14 @@ def money(text: str, lang: str) -> list[tuple[str, dict[str, object], int]]:
         ("CHF 15.50", "en", "CHF 15.50", 1550, "CHF"),
         ("C$20", "en", "C$20", 2000, "CAD"),
         ("it's 12.50€ per person", "en", "12.50€", 1250, "EUR"),
+        ("$3 million", "en", "$3 million", 300_000_000, "USD"),  # digits times a scale word
+        ("2 million euros", "en", "2 million euros", 200_000_000, "EUR"),
+        ("1.5 billion dollars", "en", "1.5 billion dollars", 150_000_000_000, "USD"),
+        ("deux millions d'euros", "fr", "deux millions d'euros", 200_000_000, "EUR"),
+        ("2,5 millions d'euros", "fr", "2,5 millions d'euros", 250_000_000, "EUR"),
+        ("1,5 million de dollars", "fr", "1,5 million de dollars", 150_000_000, "USD"),
+        ("3 mille euros", "fr", "3 mille euros", 300_000, "EUR"),
+        ("1,500 million €", "en", "1,500 million €", 150_000_000_000, "EUR"),  # 1,500 is 1500
     ],
 )
 def test_money(text: str, lang: str, span: str, amount: int, currency: str) -> None:
@@ -93,6 +101,7 @@ def test_sub_minor_amounts_round_half_up() -> None:
         ("deux mille cinq cents", "fr"),
         ("douze cents", "fr"),  # 1200
         ("cinq cents", "xx"),  # "cinq" is French only
+        ("deux d'euros", "fr"),  # "de" only after a scale word
     ],
 )
 def test_not_money(text: str, lang: str) -> None:
@@ -107,6 +116,7 @@ def test_not_money(text: str, lang: str) -> None:
         ("$90071992547409.92", "en"),  # 2^53 cents
         ("¥9007199254740992", "en"),  # 2^53 yen (no minor unit)
         ("1" + "0" * 30 + " euros", "fr"),  # past Decimal's 28 digits: quantize() raised
+        ("$90072 billion", "en"),  # past 2^53 cents with its scale word
     ],
 )
 def test_amounts_beyond_the_safe_integer_range_of_minor_units_are_not_money(text: str, lang: str) -> None:

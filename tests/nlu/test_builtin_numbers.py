@@ -64,7 +64,16 @@ def found(text: str, lang: str, dim: str = "number") -> list[tuple[str, int | fl
         ("mille cents", "fr", [("mille", 1000, 0)]),
         ("mille", "fr", [("mille", 1000, 0)]),  # the one scale word that is a number alone
         ("cinquante cents", "fr", [("cinquante", 50, 0)]),  # a hundred is not multiplied by tens
-        ("2 billion people", "en", [("2", 2, 0)]),  # not 2 and 1,000,000,000
+        ("2 billion people", "en", [("2 billion", 2_000_000_000, 0)]),  # digits times a scale word
+        ("1.5 million", "en", [("1.5 million", 1_500_000, 0)]),  # an int: the product is whole
+        ("2,5 millions", "fr", [("2,5 millions", 2_500_000, 0)]),
+        ("10 milliards", "fr", [("10 milliards", 10_000_000_000, 0)]),
+        ("3 mille", "fr", [("3 mille", 3000, 0)]),
+        ("3 mille", "en", [("3", 3, 0)]),  # "mille" is French
+        ("1,000 million", "en", [("1,000 million", 1_000_000_000, 0)]),
+        ("2.25 thousand", "en", [("2.25 thousand", 2250, 0)]),
+        ("2 billionaires", "en", [("2", 2, 0)]),  # a scale word only as a whole word
+        ("9 000 000 000 billion", "en", []),  # past 2^53: no number, as for digits alone
         ("million", "en", []),
     ],
 )

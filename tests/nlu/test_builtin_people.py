@@ -80,6 +80,7 @@ def test_children_are_reported() -> None:
         ("c'est à deux pas", "fr"),
         ("à 8", "fr"),  # a digit after "à" is too ambiguous
         ("for 2026", "en"),
+        ("3 mille personnes", "fr"),  # 3000, past any party; "mille personnes" alone was 1000
     ],
 )
 def test_not_people(text: str, lang: str) -> None:

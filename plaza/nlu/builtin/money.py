@@ -25,10 +25,11 @@ from plaza.nlu.builtin._text import (
     trie_regex,
 )
 from plaza.nlu.builtin.numbers import (
-    DIGITS_PATTERN,
     LEXICONS,
     parse_decimal,
     parse_number,
+    scaled_digits_pattern,
+    split_scale,
     word_number_pattern,
 )
 from plaza.nlu.types import MAX_SAFE_INTEGER, Entity
@@ -59,12 +60,17 @@ def _symbols(words: Mapping[str, str]) -> str:
     return trie_regex(w.replace(" ", "\0") for w in words).replace("\0", r"\s+")
 
 
+_OF_FR: Final = r"(?:(?:(?<=million)|(?<=millions)|(?<=milliard)|(?<=milliards))\s*(?:de\s+|d'))?"
+"""French puts "de" between a scale word and the currency: "deux millions d'euros"."""
+
+
 class _Grammar:
     def __init__(self, langs: tuple[str, ...]) -> None:
         self.lang = langs[0] if len(langs) == 1 else None
         self.minor = {w: c for code in reversed(langs) for w, c in _MINOR_WORDS[code].items()}
         words = word_number_pattern(langs)
-        amount = rf"(?:{DIGITS_PATTERN}|{words})"
+        digits = scaled_digits_pattern(langs)
+        amount = rf"(?:{digits}|{words})"
         prefix = _symbols(_PREFIX_SYMBOLS)
         suffix = _symbols(_SUFFIX_WORDS)
         minor = _symbols(self.minor)
@@ -74,8 +80,8 @@ class _Grammar:
             rf"|\s+(?:et\s+|and\s+)?(?P<minorw>{words})(?:\s+(?:centimes?|cents?))?)"
         )
         self.pattern = re.compile(
-            rf"(?<![\w.,])(?:(?P<pre>{prefix})\s*(?P<amt1>{DIGITS_PATTERN})(?![\d])"
-            rf"|(?P<amt2>{amount})\s*(?P<cur>{suffix})(?![a-z])(?!\s+of\s){minor_tail}?"
+            rf"(?<![\w.,])(?:(?P<pre>{prefix})\s*(?P<amt1>{digits})(?![\d])"
+            rf"|(?P<amt2>{amount})\s*{_OF_FR}(?P<cur>{suffix})(?![a-z])(?!\s+of\s){minor_tail}?"
             rf"|(?P<amt3>\d{{1,3}}|{words})\s*(?P<sub>{minor}))(?![a-z0-9])"
         )
 
@@ -134,10 +140,13 @@ _STARTERS: Final = frozenset(w for lex in LEXICONS.values() for w in lex) | {
 
 
 def _amount(grammar: _Grammar, text: str) -> Decimal | None:
-    text = " ".join(text.split())
+    """The amount's value; digits before a scale word are read as alone, then multiplied."""
+    text, factor = split_scale(" ".join(text.split()), grammar.lang)
     if _thousands_like(text):
-        return Decimal(_normalise_thousands(text))
-    return grammar.parse_amount(text)
+        value: Decimal | None = Decimal(_normalise_thousands(text))
+    else:
+        value = grammar.parse_amount(text)
+    return None if value is None else value * factor
 
 
 def _minor_units(value: Decimal, exponent: int) -> Decimal | None:

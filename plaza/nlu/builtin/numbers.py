@@ -245,7 +245,44 @@ def word_number_pattern(langs: Sequence[str], *, with_articles: bool = True) -> 
 DIGITS_PATTERN: Final = r"(?:\d{1,3}(?:[,. ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
 """A number written with digits, with optional thousands separators and decimals."""
 
-_DIGITS_RE: Final = re.compile(rf"(?<![\w.,/:+@'-]){DIGITS_PATTERN}(?![\w/:@%]|[.,]\d|-\d)")
+SCALES: Final[Mapping[str, Mapping[str, int]]] = {
+    code: {w: v for w, (v, kind) in lexicon.items() if kind == "scale"} for code, lexicon in LEXICONS.items()
+}
+"""Each language's scale words ("million", "milliards"), which multiply digits before them."""
+
+
+def scaled_digits_pattern(langs: Sequence[str]) -> str:
+    """Digits, optionally followed by one of the languages' scale words ("2 billion", "2,5 millions")."""
+    scales = trie_regex({w for code in langs for w in SCALES[code]})
+    return rf"{DIGITS_PATTERN}(?:\s+(?:{scales})(?![a-z]))?"
+
+
+def split_scale(text: str, lang: str | None) -> tuple[str, int]:
+    """Digits and the factor of the scale word after them: "2,5 millions" -> ("2,5", 1000000).
+
+    The factor is 1 without a scale word; `lang` None accepts either language's.
+    """
+    head, _, last = text.rpartition(" ")
+    for code in (lang,) if lang is not None and lang in SCALES else tuple(SCALES):
+        factor = SCALES[code].get(last)
+        if head and factor is not None:
+            return head.rstrip(), factor
+    return text, 1
+
+
+def _times(value: Decimal, factor: int) -> Decimal:
+    """`value` × `factor`, integral when the product is ("1.5 million" is 1500000, not 1500000.0)."""
+    if factor == 1:
+        return value
+    product = value * factor
+    return product.quantize(Decimal(1)) if product == product.to_integral_value() else product
+
+
+_DIGITS_RES: Final = {
+    key: re.compile(rf"(?<![\w.,/:+@'-]){scaled_digits_pattern(langs)}(?![\w/:@%]|[.,]\d|-\d)")
+    for key, langs in GRAMMAR_LANGUAGES.items()
+}
+"""Digits and their scale word, per grammar: the scale word's own number is part of the span."""
 
 
 def parse_decimal(text: str, lang: str | None) -> Decimal | None:
@@ -298,7 +335,9 @@ def parse_number(text: str, lang: str | None) -> Decimal | None:
     if not text:
         return None
     if text[0].isdigit():
-        return parse_decimal(text, lang)
+        digits, factor = split_scale(" ".join(text.split()), lang)
+        parsed = parse_decimal(digits, lang)
+        return None if parsed is None else _times(parsed, factor)
     value = parse_number_words(text, lang or "")
     return None if value is None else Decimal(value)
 
@@ -408,8 +447,8 @@ def extract_numbers(doc: Doc, language: str) -> list[Entity]:
     candidates: list[Candidate] = []
     if doc.has_digit:
         lang = language if language in LEXICONS else None
-        for m in _DIGITS_RE.finditer(doc.folded):
-            parsed = parse_decimal(m.group(), lang)
+        for m in _DIGITS_RES[grammar_key(language)].finditer(doc.folded):
+            parsed = parse_number(m.group(), lang)
             value = None if parsed is None else decimal_to_json(parsed)
             if value is not None:
                 entity = make_entity(doc, "number", value, m.start(), m.end())

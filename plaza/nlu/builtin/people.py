@@ -20,8 +20,9 @@ from plaza.nlu.builtin._text import (
     grammar_key,
     make_entity,
     select_longest,
+    trie_regex,
 )
-from plaza.nlu.builtin.numbers import LEXICONS, parse_number, word_number_pattern
+from plaza.nlu.builtin.numbers import LEXICONS, SCALES, parse_number, word_number_pattern
 from plaza.nlu.builtin.time_words import WEEKDAYS
 from plaza.nlu.types import Entity
 
@@ -49,7 +50,8 @@ _NOT_A_COUNT: Final = (
 
 def _patterns(langs: tuple[str, ...]) -> re.Pattern[str]:
     words = word_number_pattern(langs, with_articles=False)
-    num = rf"(?:\d{{1,4}}|{words})"
+    scales = trie_regex({w for code in langs for w in SCALES[code]})
+    num = rf"(?:\d{{1,4}}(?:\s+(?:{scales})(?![a-z]))?|{words})"  # "3 mille personnes" is 3000
     alternatives: list[str] = []
     if "en" in langs:
         follow = _FOLLOW_EN
