@@ -60,6 +60,15 @@ def found(text: str, lang: str, dim: str = "number") -> list[tuple[str, int | fl
         ("three billion four million", "en", [("three billion four million", 3_004_000_000, 0)]),
         ("trois milliards", "fr", [("trois milliards", 3_000_000_000, 0)]),
         ("deux milliards cinq cents", "fr", [("deux milliards cinq cents", 2_000_000_500, 0)]),
+        ("mille milliards", "fr", [("mille milliards", 10**12, 0)]),  # thousands of a larger scale
+        ("deux mille milliards", "fr", [("deux mille milliards", 2 * 10**12, 0)]),
+        ("a thousand billion", "en", [("a thousand billion", 10**12, 0)]),
+        (
+            "two thousand million three hundred",
+            "en",
+            [("two thousand million three hundred", 2_000_000_300, 0)],
+        ),
+        ("mille deux milliards", "fr", [("mille deux", 1002, 0)]),  # only right after the thousand
         ("5 cents", "fr", [("5", 5, 0)]),  # "cents" alone is currency, never 100
         ("mille cents", "fr", [("mille", 1000, 0)]),
         ("mille", "fr", [("mille", 1000, 0)]),  # the one scale word that is a number alone

@@ -157,6 +157,10 @@ def _step(st: _State, word: str, lex: Lexicon) -> _State | None:
             return None
         return st._replace(current=new, last="hundred", last_word=word)
     if kind == "scale":
+        if st.scale == 1000 and last == "scale" and v > 1000:
+            # "mille milliards", "deux mille milliards": thousands of a larger scale, said with
+            # nothing after the thousand (its count so far is all the scale multiplies)
+            return _State(st.total * v, 0, "scale", word, v)
         if st.scale and v >= st.scale:
             return None
         if last == "" and word != "mille":
