@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 
-from plaza.nlu.calibration import choose_threshold, fit_temperature, recall_weight_for
+from plaza.nlu.calibration import (
+    MAX_QUANTILE_THRESHOLD,
+    choose_threshold,
+    fit_temperature,
+    recall_weight_for,
+)
 from plaza.nlu.features import (
     BLOCK_CHAR,
     BLOCK_EXTRA,
@@ -200,6 +205,16 @@ def test_threshold_without_oos_examples_rejects_a_small_share() -> None:
     )
     correct = top > 0.5
     assert np.mean(top[correct] < t) == pytest.approx(0.02, abs=0.005)
+
+
+def test_threshold_without_oos_examples_stays_below_saturated_scores() -> None:
+    """Templated data: every held-out right answer scores 1.0, so the quantile is 1.0."""
+    probs = np.array([[1.0, 0.0]] * 99 + [[0.3, 0.7]], dtype=np.float32)
+    gold = np.zeros(100, dtype=np.int64)
+    t = choose_threshold(
+        probs, gold, ["a", "b"], "out_of_scope", max_false_rejection=0.002, oos_recall_weight=0.5
+    )
+    assert t == MAX_QUANTILE_THRESHOLD == 0.9  # an answer 0.99998 sure is not rejected
 
 
 def test_cached_vectorizer_matches_the_training_path() -> None:

@@ -378,6 +378,23 @@ def test_the_oos_recall_weight_reaches_the_threshold() -> None:
     assert recall_only.threshold > 0.0
 
 
+def test_templated_data_without_oos_examples_answers_paraphrases() -> None:
+    """Every held-out answer of such data is 1.0 sure: the quantile threshold was 1.0 and
+    rejected anything said differently from the templates."""
+    templates = {
+        "book": "book a table for {} people",
+        "weather": "what is the weather in city{}",
+        "play": "play song number {}",
+    }
+    data = TrainingData(
+        examples=[Example(t.format(i), intent) for i in range(30) for intent, t in templates.items()]
+    )
+    model = IntentEntityModel.train(data, FAST)
+    assert 0 < model.threshold <= 0.9
+    assert model.parse("play a song").intent.name == "play"
+    assert model.parse("play song x").intent.name == "play"
+
+
 def test_unset_the_oos_recall_weight_follows_the_number_of_oos_examples(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
