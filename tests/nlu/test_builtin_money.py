@@ -66,6 +66,15 @@ def money(text: str, lang: str) -> list[tuple[str, dict[str, object], int]]:
         ("1,5 million de dollars", "fr", "1,5 million de dollars", 150_000_000, "USD"),
         ("3 mille euros", "fr", "3 mille euros", 300_000, "EUR"),
         ("1,500 million €", "en", "1,500 million €", 150_000_000_000, "EUR"),  # 1,500 is 1500
+        # words ending in a scale word are one number, not a number times its last word
+        (
+            "two million five hundred thousand dollars",
+            "en",
+            "two million five hundred thousand dollars",
+            250_000_000,
+            "USD",
+        ),
+        ("un million deux cent mille euros", "fr", "un million deux cent mille euros", 120_000_000, "EUR"),
     ],
 )
 def test_money(text: str, lang: str, span: str, amount: int, currency: str) -> None:
@@ -117,6 +126,7 @@ def test_not_money(text: str, lang: str) -> None:
         ("¥9007199254740992", "en"),  # 2^53 yen (no minor unit)
         ("1" + "0" * 30 + " euros", "fr"),  # past Decimal's 28 digits: quantize() raised
         ("$90072 billion", "en"),  # past 2^53 cents with its scale word
+        ("99999999999999999999 milliards d'euros", "fr"),  # past Decimal's 28 digits: raised
     ],
 )
 def test_amounts_beyond_the_safe_integer_range_of_minor_units_are_not_money(text: str, lang: str) -> None:

@@ -69,6 +69,7 @@ def found(text: str, lang: str, dim: str = "number") -> list[tuple[str, int | fl
             [("two thousand million three hundred", 2_000_000_300, 0)],
         ),
         ("mille deux milliards", "fr", [("mille deux", 1002, 0)]),  # only right after the thousand
+        ("one million two thousand million", "en", [("one million two thousand", 1_002_000, 0)]),
         ("5 cents", "fr", [("5", 5, 0)]),  # "cents" alone is currency, never 100
         ("mille cents", "fr", [("mille", 1000, 0)]),
         ("mille", "fr", [("mille", 1000, 0)]),  # the one scale word that is a number alone
@@ -83,6 +84,11 @@ def found(text: str, lang: str, dim: str = "number") -> list[tuple[str, int | fl
         ("2.25 thousand", "en", [("2.25 thousand", 2250, 0)]),
         ("2 billionaires", "en", [("2", 2, 0)]),  # a scale word only as a whole word
         ("9 000 000 000 billion", "en", []),  # past 2^53: no number, as for digits alone
+        ("99999999999999999999 billion", "en", []),  # past Decimal's 28 digits: quantize() raised
+        ("je voudrais 3 mille-feuilles", "fr", [("3", 3, 12)]),  # a pastry, not 3000
+        ("deux mille-feuilles", "fr", [("deux", 2, 0)]),
+        ("twenty-two-year-old", "en", [("twenty-two", 22, 0)]),
+        ("2 thousand-year-old trees", "en", [("2", 2, 0)]),
         ("million", "en", []),
     ],
 )

@@ -141,7 +141,9 @@ _STARTERS: Final = frozenset(w for lex in LEXICONS.values() for w in lex) | {
 
 def _amount(grammar: _Grammar, text: str) -> Decimal | None:
     """The amount's value; digits before a scale word are read as alone, then multiplied."""
-    text, factor = split_scale(" ".join(text.split()), grammar.lang)
+    text, factor = " ".join(text.split()), 1
+    if text[:1].isdigit():  # words ending in a scale word are one number: "two million five hundred"
+        text, factor = split_scale(text, grammar.lang)
     if _thousands_like(text):
         value: Decimal | None = Decimal(_normalise_thousands(text))
     else:

@@ -157,9 +157,10 @@ def _step(st: _State, word: str, lex: Lexicon) -> _State | None:
             return None
         return st._replace(current=new, last="hundred", last_word=word)
     if kind == "scale":
-        if st.scale == 1000 and last == "scale" and v > 1000:
+        if st.scale == 1000 and last == "scale" and v > 1000 and st.total < 1_000_000:
             # "mille milliards", "deux mille milliards": thousands of a larger scale, said with
-            # nothing after the thousand (its count so far is all the scale multiplies)
+            # nothing after the thousand and no larger scale before it ("one million two
+            # thousand million" stops before its last word)
             return _State(st.total * v, 0, "scale", word, v)
         if st.scale and v >= st.scale:
             return None
@@ -258,7 +259,7 @@ SCALES: Final[Mapping[str, Mapping[str, int]]] = {
 def scaled_digits_pattern(langs: Sequence[str]) -> str:
     """Digits, optionally followed by one of the languages' scale words ("2 billion", "2,5 millions")."""
     scales = trie_regex({w for code in langs for w in SCALES[code]})
-    return rf"{DIGITS_PATTERN}(?:\s+(?:{scales})(?![a-z]))?"
+    return rf"{DIGITS_PATTERN}(?:\s+(?:{scales})(?![a-z-]))?"  # "3 mille-feuilles" is 3
 
 
 def split_scale(text: str, lang: str | None) -> tuple[str, int]:
@@ -279,6 +280,8 @@ def _times(value: Decimal, factor: int) -> Decimal:
     if factor == 1:
         return value
     product = value * factor
+    if abs(product) > MAX_SAFE_INTEGER:  # no number, and quantize() fails past 28 digits
+        return product
     return product.quantize(Decimal(1)) if product == product.to_integral_value() else product
 
 
@@ -432,6 +435,8 @@ def _word_number_candidates(doc: Doc, lang: str) -> list[Candidate]:
 
     for start, end, word in tokens:
         if word not in lex and word != connector:
+            if run and lex.get(run[-1][2], (0, ""))[1] == "scale" and folded[run[-1][1] : start] == "-":
+                run.pop()  # "mille-feuilles", "deux mille-pattes": a noun, not a thousand
             flush()
             continue
         if run:

@@ -51,7 +51,7 @@ _NOT_A_COUNT: Final = (
 def _patterns(langs: tuple[str, ...]) -> re.Pattern[str]:
     words = word_number_pattern(langs, with_articles=False)
     scales = trie_regex({w for code in langs for w in SCALES[code]})
-    num = rf"(?:\d{{1,4}}(?:\s+(?:{scales})(?![a-z]))?|{words})"  # "3 mille personnes" is 3000
+    num = rf"(?:\d{{1,4}}(?:\s+(?:{scales})(?![a-z-]))?|{words})"  # "3 mille personnes" is 3000
     alternatives: list[str] = []
     if "en" in langs:
         follow = _FOLLOW_EN
