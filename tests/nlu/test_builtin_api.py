@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -123,6 +124,10 @@ HUGE_NUMBERS = [
     ),
     ("fr", "mille millions de millions d'euros, 1.000.000.000.000.000.000.000,50 €"),
     ("xx", "100000000000000000000 pour 100000000000000000000 tonight"),
+    # digits times a scale word: past 28 digits Decimal's quantize() raised
+    ("en", "99999999999999999999 billion, $99999999999999999999 billion, 9007199254740992 thousand"),
+    ("fr", "99999999999999999999 milliards d'euros, 9 999 999 999 milliards de personnes"),
+    ("xx", "mille mille milliards, 1" + "0" * 40 + " mille milliards"),
 ]
 
 
@@ -133,6 +138,23 @@ def test_no_entity_carries_a_number_json_cannot_hold_exactly(lang: str, text: st
     for entity in extract(text, lang, NOW):
         assert unsafe_number(entity.value) is None, entity
         assert unsafe_number(entity.additional_info) is None, entity
+
+
+def test_random_number_phrases_neither_raise_nor_carry_unsafe_numbers() -> None:
+    """Digits of every length, scale and number words, currencies and joiners, combined at
+    random (seeded): every dimension answers, with JSON-safe values."""
+    rng = random.Random(0)
+    parts = [
+        "2", "1,5", "2.25", "1 000", "99999999999999999999", "9007199254740991", "0", "-3",
+        "thousand", "million", "billion", "mille", "millions", "milliard", "milliards",
+        "two", "deux", "cent", "cents", "vingt", "et", "and", "a", "de", "d'",
+        "euros", "dollars", "€", "$", "people", "personnes", "pour", "for", "-", "feuilles",
+    ]  # fmt: skip
+    for _ in range(2000):
+        text = " ".join(rng.choice(parts) for _ in range(rng.randint(1, 7)))
+        for lang in ("en", "fr", "xx"):
+            for entity in extract(text, lang, NOW):
+                assert unsafe_number(entity.value) is None, (text, entity)
 
 
 def test_unsafe_number_finds_what_json_cannot_carry() -> None:
