@@ -13,7 +13,8 @@ all inside training or dev files:
   messages from the rest of the same 16 (sparse coverage of OOS topics with few of them, as
   CLINC150's 100 OOS examples give);
 * `same-kind`: SNIPS's training file in scope with 100 Banking77 training messages as OOS,
-  tested on SNIPS dev and 1,000 other Banking77 training messages (OOS easy to tell).
+  tested on SNIPS dev and 1,000 other Banking77 training messages (OOS easy to tell; the first
+  two of the draws).
 
 Each row gives a weight's threshold, the test's in-scope accuracy and OOS recall, and their mix
 at CLINC150's test proportions (4,500 in-scope, 1,000 OOS: 18 % OOS), the figure the rule was
@@ -24,6 +25,7 @@ and each weight's threshold is chosen on them and applied to the same test parse
 file is read.  About 8 minutes on 2 cores with the defaults.
 
     python bench/nlu/oos_weight.py [--counts 25,50,100,200,400,835] [--draws 4] [--first-draw 0]
+                                   [--protocols unseen-intents,seen-oos-intents,same-kind]
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from plaza.nlu.types import OUT_OF_SCOPE, Example, TrainingData  # noqa: E402
 DATA = Path("/work/shared/data/nlu")
 WEIGHTS: tuple[float | str, ...] = ("auto", 0.5, 0.4, 0.35, 0.3, 0.2)
 """`auto`: `recall_weight_for` the draw's number of OOS training examples (the default)."""
+PROTOCOLS = ("unseen-intents", "seen-oos-intents", "same-kind")
 SAME_KIND_OOS = 100
 CLINC150_MIX = (4500, 1000)
 
@@ -136,11 +139,15 @@ def main() -> int:
         default=0,
         help="seed of the first draw (4: draws the rule was not chosen on)",
     )
+    ap.add_argument("--protocols", default=",".join(PROTOCOLS), help="some of " + ", ".join(PROTOCOLS))
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
+    protocols = set(args.protocols.split(","))
+    draws = range(args.first_draw, args.first_draw + args.draws)
     print(
         f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, {os.cpu_count()} cores,"
-        f" OOS counts {counts}, {args.draws} draws from seed {args.first_draw}"
+        f" OOS counts {counts}, {args.draws} draws from seed {args.first_draw} (same-kind: 2),"
+        f" protocols {sorted(protocols)}"
     )
     mixes: dict[Any, list[float]] = defaultdict(list)
     # Unseen intents: Banking77's protocol (bench/nlu/oos.py), some of its 835 learned OOS examples.
@@ -163,21 +170,24 @@ def main() -> int:
     seen_texts = [e.text for e in tested]
     seen_gold = np.array([OUT_OF_SCOPE if e.intent in held else e.intent for e in tested])
     for count in counts:
-        for draw in range(args.first_draw, args.first_draw + args.draws):
-            drawn = random.Random(draw).sample(learned, min(count, len(learned)))
-            sweep("unseen-intents", draw, TrainingData(examples=in_scope + drawn), texts, gold, mixes)
-            drawn = random.Random(draw).sample(pool, min(count, len(pool)))
-            sweep("seen-oos-intents", draw, TrainingData(examples=kept + drawn), seen_texts, seen_gold, mixes)
+        for draw in draws:
+            if "unseen-intents" in protocols:
+                drawn = random.Random(draw).sample(learned, min(count, len(learned)))
+                sweep("unseen-intents", draw, TrainingData(examples=in_scope + drawn), texts, gold, mixes)
+            if "seen-oos-intents" in protocols:
+                drawn = random.Random(draw).sample(pool, min(count, len(pool)))
+                train = TrainingData(examples=kept + drawn)
+                sweep("seen-oos-intents", draw, train, seen_texts, seen_gold, mixes)
     # The same kind of OOS message in training and test: SNIPS in scope, Banking77 messages out.
     snips = load_jsonl(DATA / "snips" / "train.jsonl").examples
     dev = load_jsonl(DATA / "snips" / "dev.jsonl").examples
     banking = list(load_jsonl(DATA / "banking77" / "train.jsonl").examples)
-    for draw in range(2):
-        random.Random(draw).shuffle(banking)
+    for draw in draws[:2] if "same-kind" in protocols else ():
+        drawn = random.Random(draw).sample(banking, SAME_KIND_OOS + 1000)
         train = TrainingData(
-            examples=list(snips) + [Example(e.text, OUT_OF_SCOPE) for e in banking[:SAME_KIND_OOS]]
+            examples=list(snips) + [Example(e.text, OUT_OF_SCOPE) for e in drawn[:SAME_KIND_OOS]]
         )
-        unknown = banking[SAME_KIND_OOS : SAME_KIND_OOS + 1000]
+        unknown = drawn[SAME_KIND_OOS:]
         same_texts = [e.text for e in dev] + [e.text for e in unknown]
         same_gold = np.array([e.intent for e in dev] + [OUT_OF_SCOPE] * len(unknown))
         sweep("same-kind", draw, train, same_texts, same_gold, mixes)
