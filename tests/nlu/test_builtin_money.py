@@ -111,6 +111,8 @@ def test_sub_minor_amounts_round_half_up() -> None:
         ("douze cents", "fr"),  # 1200
         ("cinq cents", "xx"),  # "cinq" is French only
         ("deux d'euros", "fr"),  # "de" only after a scale word
+        ("2 million 500 thousand dollars", "en"),  # one scale word per amount: not $500,000
+        ("1 million 200 mille euros", "fr"),
     ],
 )
 def test_not_money(text: str, lang: str) -> None:

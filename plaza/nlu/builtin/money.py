@@ -26,6 +26,7 @@ from plaza.nlu.builtin._text import (
 )
 from plaza.nlu.builtin.numbers import (
     LEXICONS,
+    SCALES,
     parse_decimal,
     parse_number,
     scaled_digits_pattern,
@@ -134,6 +135,7 @@ _TRIGGERS: Final = frozenset(_SUFFIX_WORDS) | {w for m in _MINOR_WORDS.values() 
     "sterling", "suisses", "suisse", "swiss", "canadiens", "canadian", "australian", "us", "ca", "au",
 }  # fmt: skip
 _SYMBOL_CHARS: Final = frozenset("€$£¥")
+_SCALE_WORDS: Final = frozenset(w for scales in SCALES.values() for w in scales)
 _STARTERS: Final = frozenset(w for lex in LEXICONS.values() for w in lex) | {
     w.rstrip("$") for w in _PREFIX_SYMBOLS if w[0].isalpha()
 }
@@ -177,6 +179,8 @@ def extract_money(doc: Doc, language: str) -> list[Entity]:
             currency = _PREFIX_SYMBOLS[m.group("pre")]
             value = _amount(money, m.group("amt1"))
         elif m.group("cur") is not None:
+            if doc.previous_word(m.start()) in _SCALE_WORDS:
+                continue  # "2 million 500 thousand dollars": the amount's end, not $500,000
             currency = _SUFFIX_WORDS[" ".join(m.group("cur").split())]
             value = _amount(money, m.group("amt2"))
             minor_text = m.group("minor") or m.group("minorw") or m.group("minorx")
