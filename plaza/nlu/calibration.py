@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from plaza.nlu.intent_classifier import softmax
 
-__all__ = ["choose_threshold", "fit_temperature", "recall_weight_for"]
+__all__ = ["choose_threshold", "fit_temperature", "recall_weight", "recall_weight_for"]
 
 F32Array = npt.NDArray[np.float32]
 I64Array = npt.NDArray[np.int64]
@@ -86,6 +86,11 @@ def recall_weight_for(n_oos: int) -> float:
         return MANY_OOS_WEIGHT
     share = math.log(n_oos / FEW_OOS) / math.log(MANY_OOS / FEW_OOS)
     return FEW_OOS_WEIGHT + share * (MANY_OOS_WEIGHT - FEW_OOS_WEIGHT)
+
+
+def recall_weight(configured: float | None, n_oos: int) -> float:
+    """The weight the threshold uses: the configured `oos_recall_weight`, or the count's."""
+    return recall_weight_for(n_oos) if configured is None else configured
 
 
 def choose_threshold(

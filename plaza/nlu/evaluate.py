@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from plaza.nlu.calibration import recall_weight
 from plaza.nlu.language import LanguageDetector
 from plaza.nlu.metrics import ClassScore, EntityCounts, entity_counts, macro_f1, oos_figures, per_class_scores
 from plaza.nlu.model import DEFAULT_CONFIG, IntentEntityModel
@@ -117,6 +118,7 @@ def evaluate(
             sum(g == p.best_in_scope for g, p in zip(gold, predictions, strict=True)) / n
         ),
         "oos_threshold": _r(model.threshold),
+        "oos_recall_weight": _recall_weight(train, config),
         "train_seconds": round(train_seconds, 2),
         "parse_ms_p50": round(float(np.percentile(times, 50)), 4),
         "parse_ms_p99": round(float(np.percentile(times, 99)), 4),
@@ -131,6 +133,17 @@ def evaluate(
         "encoder_skip": _encoder_skip_figures(model, test),
     }
     return EvalResult(summary, predictions, class_scores, by_type, labels)
+
+
+def _recall_weight(train: TrainingData, config: PipelineConfig) -> float | None:
+    """The OOS recall's weight the threshold was chosen with.
+
+    None when no weight applied: no `out_of_scope` training examples, or a fixed `oos_threshold`.
+    """
+    n_oos = sum(e.intent == OUT_OF_SCOPE for e in train.examples)
+    if n_oos == 0 or config.oos_threshold is not None:
+        return None
+    return _r(recall_weight(config.oos_recall_weight, n_oos))
 
 
 def _encoder_skip_figures(model: IntentEntityModel, test: TrainingData) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from plaza.nlu.calibration import choose_threshold, fit_temperature, recall_weight_for
+from plaza.nlu.calibration import choose_threshold, fit_temperature, recall_weight
 from plaza.nlu.embedding_projection import EmbeddingProjection
 from plaza.nlu.encoder_choice import EncoderCheck, candidate_encoder, compare_held_out
 from plaza.nlu.encoder_skip import EncoderSkip, choose_encoder_skip
@@ -202,11 +202,7 @@ def train_model(
                     labels,
                     OUT_OF_SCOPE,
                     max_false_rejection=config.oos_false_rejection,
-                    oos_recall_weight=(
-                        recall_weight_for(int((gold == oos_gold).sum()))
-                        if config.oos_recall_weight is None
-                        else config.oos_recall_weight
-                    ),
+                    oos_recall_weight=recall_weight(config.oos_recall_weight, int((gold == oos_gold).sum())),
                 )
         classifier = final.result()
         dense_classifier = None if final_dense is None else final_dense.result()

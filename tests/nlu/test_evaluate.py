@@ -58,7 +58,17 @@ def test_eval_prints_json_last(files: tuple[Path, Path], capsys: pytest.CaptureF
     assert isinstance(result["entity_f1"], float)
     assert isinstance(result["oos_recall"], float)  # the test split holds out-of-scope examples
     assert isinstance(result["in_scope_accuracy"], float)
+    assert result["oos_recall_weight"] == 0.3  # the training split's few OOS examples
     assert result["parse_ms_p50"] <= result["parse_ms_p99"]  # type: ignore[operator]
+
+
+def test_eval_reports_a_set_oos_recall_weight(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, test = files
+    args = ["nlu", "eval", "--train", str(train), "--test", str(test), "--set", "oos_recall_weight=0.5"]
+    assert main(args) == 0
+    assert _last_json(capsys.readouterr().out)["oos_recall_weight"] == 0.5
 
 
 def test_eval_without_entities_or_oos(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,6 +80,7 @@ def test_eval_without_entities_or_oos(tmp_path: Path, capsys: pytest.CaptureFixt
     assert result["entity_f1"] is None
     assert result["oos_recall"] is None
     assert result["in_scope_accuracy"] is None
+    assert result["oos_recall_weight"] is None  # no OOS examples: the quantile threshold
     assert result["n_intents"] == 5
 
 
