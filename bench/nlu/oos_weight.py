@@ -26,6 +26,7 @@ file is read.  About 8 minutes on 2 cores with the defaults.
 
     python bench/nlu/oos_weight.py [--counts 25,50,100,200,400,835] [--draws 4] [--first-draw 0]
                                    [--protocols unseen-intents,seen-oos-intents,same-kind]
+                                   [--set sentence_encoder=minilm]
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ import oos  # noqa: E402 - the protocol of bench/nlu/oos.py
 
 from plaza.nlu import training  # noqa: E402
 from plaza.nlu.calibration import recall_weight_for  # noqa: E402
+from plaza.nlu.evaluate import pipeline_from_args  # noqa: E402
 from plaza.nlu.model import IntentEntityModel, PipelineConfig  # noqa: E402
 from plaza.nlu.training_data import load_jsonl  # noqa: E402
 from plaza.nlu.types import OUT_OF_SCOPE, Example, TrainingData  # noqa: E402
@@ -73,14 +75,20 @@ def _capturing(choose: Any, into: dict[str, Any]) -> Any:
 
 
 def sweep(
-    protocol: str, draw: int, train: TrainingData, texts: list[str], gold: Any, mixes: dict[Any, list[float]]
+    protocol: str,
+    draw: int,
+    train: TrainingData,
+    texts: list[str],
+    gold: Any,
+    mixes: dict[Any, list[float]],
+    config: PipelineConfig,
 ) -> None:
     """Train once, capture the held-out scores, and print each weight's threshold and figures."""
     held_out: dict[str, Any] = {}
     real_choose = training.choose_threshold
     training.choose_threshold = _capturing(real_choose, held_out)
     try:
-        model = IntentEntityModel.train(train, PipelineConfig())
+        model = IntentEntityModel.train(train, config)
     finally:
         training.choose_threshold = real_choose
     best = [model.parse(text).scores[0] for text in texts]
@@ -95,7 +103,7 @@ def sweep(
             held_out["gold"],
             held_out["labels"],
             OUT_OF_SCOPE,
-            max_false_rejection=PipelineConfig().oos_false_rejection,
+            max_false_rejection=config.oos_false_rejection,
             oos_recall_weight=weight,
         )
         pred = np.where(confidence < t, OUT_OF_SCOPE, names)
@@ -140,14 +148,18 @@ def main() -> int:
         help="seed of the first draw (4: draws the rule was not chosen on)",
     )
     ap.add_argument("--protocols", default=",".join(PROTOCOLS), help="some of " + ", ".join(PROTOCOLS))
+    ap.add_argument(
+        "--set", action="append", default=[], help="a pipeline option, e.g. sentence_encoder=minilm"
+    )
     args = ap.parse_args()
+    config = pipeline_from_args(None, args.set)
     counts = [int(c) for c in args.counts.split(",")]
     protocols = set(args.protocols.split(","))
     draws = range(args.first_draw, args.first_draw + args.draws)
     print(
         f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, {os.cpu_count()} cores,"
         f" OOS counts {counts}, {args.draws} draws from seed {args.first_draw} (same-kind: 2),"
-        f" protocols {sorted(protocols)}"
+        f" protocols {sorted(protocols)}, options {args.set}"
     )
     mixes: dict[Any, list[float]] = defaultdict(list)
     # Unseen intents: Banking77's protocol (bench/nlu/oos.py), some of its 835 learned OOS examples.
@@ -173,11 +185,19 @@ def main() -> int:
         for draw in draws:
             if "unseen-intents" in protocols:
                 drawn = random.Random(draw).sample(learned, min(count, len(learned)))
-                sweep("unseen-intents", draw, TrainingData(examples=in_scope + drawn), texts, gold, mixes)
+                sweep(
+                    "unseen-intents",
+                    draw,
+                    TrainingData(examples=in_scope + drawn),
+                    texts,
+                    gold,
+                    mixes,
+                    config,
+                )
             if "seen-oos-intents" in protocols:
                 drawn = random.Random(draw).sample(pool, min(count, len(pool)))
                 train = TrainingData(examples=kept + drawn)
-                sweep("seen-oos-intents", draw, train, seen_texts, seen_gold, mixes)
+                sweep("seen-oos-intents", draw, train, seen_texts, seen_gold, mixes, config)
     # The same kind of OOS message in training and test: SNIPS in scope, Banking77 messages out.
     snips = load_jsonl(DATA / "snips" / "train.jsonl").examples
     dev = load_jsonl(DATA / "snips" / "dev.jsonl").examples
@@ -190,7 +210,7 @@ def main() -> int:
         unknown = drawn[SAME_KIND_OOS:]
         same_texts = [e.text for e in dev] + [e.text for e in unknown]
         same_gold = np.array([e.intent for e in dev] + [OUT_OF_SCOPE] * len(unknown))
-        sweep("same-kind", draw, train, same_texts, same_gold, mixes)
+        sweep("same-kind", draw, train, same_texts, same_gold, mixes, config)
     summary(mixes)
     return 0
 
