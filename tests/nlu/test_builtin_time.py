@@ -376,6 +376,18 @@ def test_french_bare_a_number_is_not_a_clock_time() -> None:
     assert entity.text == "demain"
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "span"),
+    [
+        ("on sera 4 demain", "fr", "demain"),  # "a" ends "sera": it was 04:00 tomorrow
+        ("on sera 6 samedi midi", "fr", "samedi midi"),  # it was 06:00 Saturday, and noon apart
+        ("put it into 4 tomorrow", "en", "tomorrow"),  # "to" ends "into"
+    ],
+)
+def test_a_range_word_is_a_whole_word(text: str, lang: str, span: str) -> None:
+    assert [e.text for e in times(text, lang)] == [span]
+
+
 def test_separate_expressions_stay_separate() -> None:
     found = times("demain pour 4 personnes, à 20h", "fr")
     assert [(e.text, e.value, (e.additional_info or {})["has_date"]) for e in found] == [

@@ -322,14 +322,15 @@ class Grammar:
         weak_words = f"|{en_hour_words}" if self.en else ""
         self._add(
             "weakhour",
-            r"(?:(?<=from )|(?<=between )|(?<=de )|(?<=entre )|(?<=du )|(?<=des ))"
+            r"(?:(?<=\bfrom )|(?<=\bbetween )|(?<=\bde )|(?<=\bentre )|(?<=\bdu )|(?<=\bdes ))"
             rf"(?P<h>\d{{1,2}}{weak_words})(?:[:.](?P<m>[0-5]\d))?"
             rf"(?=\s*(?:-|to|and|till|until|a|et|jusqu'a)\s*(?:\d|noon|midi|midnight|minuit{weak_words}))",
             self._weak_hour,
         )
         self._add(
             "weakend",  # the bare end of a range: "from 7 to 9", "entre 19 et 21"
-            r"(?:(?<=to )|(?<=and )|(?<=till )|(?<=until )|(?<=a )|(?<=et )|(?<=jusqu'a ))"
+            # whole words only: "on sera 4 demain" is a party of 4, not 4:00 after "a"
+            r"(?:(?<=\bto )|(?<=\band )|(?<=\btill )|(?<=\buntil )|(?<=\ba )|(?<=\bet )|(?<=\bjusqu'a ))"
             rf"(?P<h>\d{{1,2}}{weak_words})(?:[:.](?P<m>[0-5]\d))?(?![\d:.,/])" + _NUMBERISH_AFTER,
             self._weak_hour,
         )
