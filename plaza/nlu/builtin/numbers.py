@@ -256,10 +256,14 @@ SCALES: Final[Mapping[str, Mapping[str, int]]] = {
 """Each language's scale words ("million", "milliards"), which multiply digits before them."""
 
 
+def scale_words_pattern(langs: Sequence[str]) -> str:
+    """The languages' scale words, each a whole word: "3 mille-feuilles" holds none."""
+    return rf"(?:{trie_regex({w for code in langs for w in SCALES[code]})})(?![a-z-])"
+
+
 def scaled_digits_pattern(langs: Sequence[str]) -> str:
     """Digits, optionally followed by one of the languages' scale words ("2 billion", "2,5 millions")."""
-    scales = trie_regex({w for code in langs for w in SCALES[code]})
-    return rf"{DIGITS_PATTERN}(?:\s+(?:{scales})(?![a-z-]))?"  # "3 mille-feuilles" is 3
+    return rf"{DIGITS_PATTERN}(?:\s+{scale_words_pattern(langs)})?"
 
 
 def split_scale(text: str, lang: str | None) -> tuple[str, int]:

@@ -20,9 +20,8 @@ from plaza.nlu.builtin._text import (
     grammar_key,
     make_entity,
     select_longest,
-    trie_regex,
 )
-from plaza.nlu.builtin.numbers import LEXICONS, SCALES, parse_number, word_number_pattern
+from plaza.nlu.builtin.numbers import LEXICONS, parse_number, scale_words_pattern, word_number_pattern
 from plaza.nlu.builtin.time_words import WEEKDAYS
 from plaza.nlu.types import Entity
 
@@ -50,8 +49,7 @@ _NOT_A_COUNT: Final = (
 
 def _patterns(langs: tuple[str, ...]) -> re.Pattern[str]:
     words = word_number_pattern(langs, with_articles=False)
-    scales = trie_regex({w for code in langs for w in SCALES[code]})
-    num = rf"(?:\d{{1,4}}(?:\s+(?:{scales})(?![a-z-]))?|{words})"  # "3 mille personnes" is 3000
+    num = rf"(?:\d{{1,4}}(?:\s+{scale_words_pattern(langs)})?|{words})"  # "3 mille personnes" is 3000
     alternatives: list[str] = []
     if "en" in langs:
         follow = _FOLLOW_EN
